@@ -1,0 +1,2 @@
+//! Flow benchmarks (filled in below).
+fn main() {}

@@ -1,0 +1,216 @@
+//! Stagebox's commands, run as `cargo xtask <command>`.
+//!
+//! - `setup`: install what is missing (apt packages, rustup targets and
+//!   components, the pinned nightly for miri). Skips what is present.
+//! - `run`: setup, then run the demo pipeline.
+//! - `test`: setup, then fmt, clippy, loom, miri and every test. The last
+//!   line is the test runner's summary.
+//! - `bench [area]`: run the benchmarks of one area, or of all.
+
+#![forbid(unsafe_code)]
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+/// Debian packages the build and the tests need, with why.
+const APT_PACKAGES: &[(&str, &str)] = &[
+    // `ip netns` for network tests, `ps`/`kill` used by process tests.
+    ("iproute2", "network namespaces for transport tests"),
+    ("procps", "process inspection in cross-process tests"),
+];
+
+/// The nightly that runs miri. Pinned so CI does not move under us.
+const MIRI_TOOLCHAIN: &str = "nightly-2026-05-20";
+
+/// Benchmark areas and the bench targets that measure them.
+const BENCH_AREAS: &[(&str, &str, &str)] = &[("flow", "stagebox-flow", "flow")];
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    std::env::set_current_dir(&root).with_context(|| format!("cd {}", root.display()))?;
+    match args.first().map(String::as_str) {
+        Some("setup") => setup(),
+        Some("run") => {
+            setup()?;
+            demo(&root)
+        }
+        Some("test") => {
+            setup()?;
+            test()
+        }
+        Some("bench") => bench(args.get(1).map(String::as_str)),
+        _ => {
+            eprintln!("usage: cargo xtask <setup|run|test|bench [area]>");
+            eprintln!("bench areas: {}", BENCH_AREAS.iter().map(|a| a.0).collect::<Vec<_>>().join(", "));
+            bail!("unknown command {:?}", args.first().map(String::as_str).unwrap_or(""));
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn step(name: &str) {
+    eprintln!("\n==> {name}");
+}
+
+fn sh(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let started = Instant::now();
+    let status = cmd.status().with_context(|| format!("starting {shown}"))?;
+    eprintln!("    ({:.1} s) {shown}", started.elapsed().as_secs_f64());
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+fn output(cmd: &mut Command) -> Option<String> {
+    cmd.stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// Installs whatever is missing; a second run only checks.
+fn setup() -> Result<()> {
+    step("setup: system packages");
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .map(|(p, _)| *p)
+        .filter(|p| {
+            output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p]))
+                .is_none_or(|s| !s.contains("install ok installed"))
+        })
+        .collect();
+    if missing.is_empty() {
+        eprintln!("    all {} present", APT_PACKAGES.len());
+    } else {
+        eprintln!("    installing {}", missing.join(" "));
+        sh(Command::new("apt-get").arg("update").arg("-qq"))?;
+        sh(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+
+    step("setup: rust toolchain, targets and components");
+    // rust-toolchain.toml pins the toolchain; make sure its target and
+    // components are there even where rustup does not add them by itself.
+    let targets = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if !targets.lines().any(|t| t.trim() == "wasm32-wasip2") {
+        sh(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))?;
+    }
+    let components = output(Command::new("rustup").args(["component", "list", "--installed"])).unwrap_or_default();
+    for c in ["rustfmt", "clippy"] {
+        if !components.lines().any(|l| l.starts_with(c)) {
+            sh(Command::new("rustup").args(["component", "add", c]))?;
+        }
+    }
+    let miri = output(Command::new("rustup").args(["component", "list", "--installed", "--toolchain", MIRI_TOOLCHAIN]))
+        .unwrap_or_default();
+    if !(miri.lines().any(|l| l.starts_with("miri")) && miri.lines().any(|l| l.starts_with("rust-src"))) {
+        sh(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            MIRI_TOOLCHAIN,
+            "--profile",
+            "minimal",
+            "--component",
+            "miri,rust-src",
+        ]))?;
+    }
+    eprintln!("    toolchain ready");
+    Ok(())
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn test() -> Result<()> {
+    step("format");
+    sh(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    step("clippy");
+    sh(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    step("loom: every interleaving of the ring protocol");
+    sh(cargo()
+        .args(["test", "-p", "stagebox-flow", "--lib", "--release", "--target-dir", "target/loom", "-q"])
+        .env("RUSTFLAGS", "--cfg loom")
+        .env("LOOM_MAX_PREEMPTIONS", "3"))?;
+    step("miri: the pure parts (layout, descriptors, time, protocol rules)");
+    sh(Command::new("cargo")
+        .arg(format!("+{MIRI_TOOLCHAIN}"))
+        .args(["miri", "test", "-p", "stagebox-flow", "--lib", "--target-dir", "target/miri", "-q"])
+        .env("MIRIFLAGS", "-Zmiri-disable-isolation")
+        .env_remove("RUSTFLAGS"))?;
+    step("doc tests");
+    sh(cargo().args(["test", "--workspace", "--doc", "-q"]))?;
+    step("unit, integration and cross-process tests");
+    let nextest = output(cargo().args(["nextest", "--version"])).is_some();
+    if nextest {
+        sh(cargo().args(["nextest", "run", "--workspace", "--no-fail-fast"]))?;
+    } else {
+        sh(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
+    }
+    // Nothing is printed after this: the runner's summary is the last line.
+    Ok(())
+}
+
+fn bench(area: Option<&str>) -> Result<()> {
+    let chosen: Vec<_> = BENCH_AREAS.iter().filter(|(name, _, _)| area.is_none_or(|a| a == *name)).collect();
+    if chosen.is_empty() {
+        bail!(
+            "unknown bench area {:?}; areas: {}",
+            area.unwrap_or(""),
+            BENCH_AREAS.iter().map(|a| a.0).collect::<Vec<_>>().join(", ")
+        );
+    }
+    for (name, package, target) in chosen {
+        step(&format!("bench {name}"));
+        sh(cargo().args(["bench", "-q", "-p", package, "--bench", target]))?;
+    }
+    Ok(())
+}
+
+/// The demo: until stageboxd lands (issue 5), a 1080p50 v210 test pattern
+/// written into a flow by one process and read by another, which prints
+/// each grain's latency. Ctrl-C stops both.
+fn demo(root: &Path) -> Result<()> {
+    step("build");
+    sh(cargo().args(["build", "--release", "-p", "stagebox-flow", "--bins"]))?;
+    let bin = root.join("target/release");
+    let domain = if Path::new("/dev/shm").is_dir() {
+        PathBuf::from("/dev/shm/stagebox/demo")
+    } else {
+        std::env::temp_dir().join("stagebox/demo")
+    };
+    let id = "5b1d7e2a-0c3f-4e7b-9a61-3f2d8c4b1e90";
+    step(&format!("demo: flow {id} in {}", domain.display()));
+    let mut writer = Command::new(bin.join("flow-write"))
+        .args(["--domain"])
+        .arg(&domain)
+        .args(["--id", id, "--label", "Demo bars 1080p50"])
+        .spawn()
+        .context("starting flow-write")?;
+    let read = Command::new(bin.join("flow-read")).args(["--domain"]).arg(&domain).args(["--id", id]).status();
+    let _ = writer.kill();
+    let _ = writer.wait();
+    let status = read.context("starting flow-read")?;
+    if !status.success() {
+        bail!("flow-read failed with {status}");
+    }
+    Ok(())
+}
