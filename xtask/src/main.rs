@@ -25,7 +25,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
 const MIRI_TOOLCHAIN: &str = "nightly-2026-05-20";
 
 /// Benchmark areas and the bench targets that measure them.
-const BENCH_AREAS: &[(&str, &str, &str)] = &[("flow", "stagebox-flow", "flow")];
+const BENCH_AREAS: &[(&str, &str, &str)] =
+    &[("flow", "stagebox-flow", "flow"), ("plugins", "stagebox-plugins", "plugins")];
 
 fn main() {
     if let Err(e) = run() {
