@@ -28,22 +28,28 @@
 //! # Ok(()) }
 //! ```
 
-#![forbid(unsafe_code)]
+// One `unsafe` call: deserialising a precompiled component that the cache
+// has authenticated (cache.rs). Nothing else in this crate may use it.
+#![deny(unsafe_code)]
 
 mod bindings;
+mod cache;
 mod error;
 mod host;
 mod manifest;
 mod node;
 mod plugin;
 mod runtime;
+mod store;
 
+pub use cache::{CacheError, CacheOutcome, CompileCache};
 pub use error::{NodeError, PluginError};
 pub use host::GuestMetrics;
 pub use manifest::{Capability, Limits, Manifest, World};
 pub use node::{AudioNode, NodeLimits, NodeStats, VideoNode};
 pub use plugin::{PACKAGE, Plugin};
 pub use runtime::{EPOCH_TICK, Runtime};
+pub use store::{PluginStore, StoreError, StoredPlugin, TrustPolicy, signing_message};
 
 /// The media types of `stagebox:media@0.1.0`, as plugins see them.
 pub mod types {
