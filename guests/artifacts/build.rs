@@ -11,6 +11,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("stagebox-guest-invert", "INVERT"),
     ("stagebox-guest-hostile", "HOSTILE"),
     ("stagebox-guest-net-probe", "NET_PROBE"),
+    ("stagebox-guest-gain", "GAIN"),
 ];
 
 fn main() {

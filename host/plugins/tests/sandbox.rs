@@ -185,9 +185,41 @@ fn world_and_bytes_are_checked_before_instantiating() {
 }
 
 #[test]
+fn audio_node_applies_its_configured_gain() {
+    let audio = Manifest::from_toml("name = \"gain\"\nversion = \"0.1.0\"\nworld = \"audio-node\"\n").unwrap();
+    let plugin = Arc::new(load(guests::GAIN, audio, &[]).unwrap());
+    // 10 ms blocks of 48 kHz: the deadline is half of that.
+    let limits = NodeLimits::for_period(&plugin, Duration::from_millis(10));
+    let block = AudioBlock {
+        info: GrainInfo { index: 480, timestamp: 10_000_000, invalid: false },
+        format: AudioFormat { sample_rate: 48_000, channels: 2 },
+        samples: (0..960).map(|i| (i as f32 / 960.0) - 0.5).collect(),
+    };
+    let mut node = AudioNode::new(plugin.clone(), "minus-6", "-6.0206", limits).unwrap();
+    let out = node.process(&block).unwrap();
+    assert_eq!(out.len(), 1);
+    for (o, i) in out[0].samples.iter().zip(&block.samples) {
+        assert!((o - i * 0.5).abs() < 1e-5, "{o} vs {}", i * 0.5);
+    }
+    // A bad configuration is the plugin's typed error, every time it is tried.
+    let mut bad = AudioNode::new(plugin.clone(), "bad", "loud", limits).unwrap();
+    for _ in 0..2 {
+        let err = bad.process(&block).unwrap_err();
+        assert!(
+            matches!(&err, NodeError::Guest { code: "invalid-config", message } if message.contains("loud")),
+            "{err}"
+        );
+    }
+    assert_eq!(bad.stats().guest_errors, 2);
+    // A video plugin cannot be made into an audio node.
+    let video = Arc::new(load(guests::INVERT, manifest("invert", ""), &[]).unwrap());
+    assert!(AudioNode::new(video, "x", "", limits).is_err());
+}
+
+#[test]
 fn every_guest_is_used_by_a_test() {
     // Guards the build script's list: a guest added there must be used here.
-    let used = [guests::INVERT, guests::HOSTILE, guests::NET_PROBE];
+    let used = [guests::INVERT, guests::HOSTILE, guests::NET_PROBE, guests::GAIN];
     for (krate, path) in guests::ALL {
         assert!(used.contains(path), "guest {krate} is built but no test uses it");
     }
