@@ -12,13 +12,15 @@ const GUESTS: &[(&str, &str)] = &[
     ("stagebox-guest-hostile", "HOSTILE"),
     ("stagebox-guest-net-probe", "NET_PROBE"),
     ("stagebox-guest-gain", "GAIN"),
+    ("stagebox-guest-scte35", "SCTE35"),
 ];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest.parent().and_then(Path::parent).expect("guests/artifacts sits two levels down").to_owned();
     let target_dir = root.join("target").join("guests");
-    for dir in ["wit", "guests"] {
+    // Guests build on host/media too (pure code shared with the host).
+    for dir in ["wit", "guests", "host/media"] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -32,7 +34,10 @@ fn main() {
             .arg("--target-dir")
             .arg(&target_dir)
             // Guests are small: no debug info, so components stay small.
-            .args(["--config", "profile.release.debug=false", "--config", "profile.release.strip=true"]);
+            .args(["--config", "profile.release.debug=false", "--config", "profile.release.strip=true"])
+            // Whole-program optimisation: guests are small, and it is what
+            // bundled plugins ship with.
+            .args(["--config", "profile.release.lto=true", "--config", "profile.release.codegen-units=1"]);
         for var in [
             "RUSTFLAGS",
             "CARGO_ENCODED_RUSTFLAGS",

@@ -5,6 +5,8 @@
 //! - `run`: setup, then run the demo pipeline.
 //! - `test`: setup, then fmt, clippy, loom, miri and every test. The last
 //!   line is the test runner's summary.
+//! - `fuzz [target] [seconds]`: run the fuzz targets (all, 60 s each, by
+//!   default); `test` runs each for a few seconds.
 //! - `bench [area]`: run the benchmarks of one area, or of all.
 
 #![forbid(unsafe_code)]
@@ -19,14 +21,37 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     // `ip netns` for network tests, `ps`/`kill` used by process tests.
     ("iproute2", "network namespaces for transport tests"),
     ("procps", "process inspection in cross-process tests"),
+    // Reference decoders from PyPI (threefive for SCTE-35) run in a venv.
+    ("python3", "reference decoders in tests"),
+    ("python3-venv", "a virtual environment for the reference decoders"),
+    // libfuzzer-sys compiles libFuzzer, which is C++.
+    ("g++", "building libFuzzer for the fuzz targets"),
 ];
+
+/// cargo-fuzz, pinned.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
+/// Fuzz targets: (crate folder holding `fuzz/`, target).
+const FUZZ_TARGETS: &[(&str, &str)] =
+    &[("host/media", "scte35_parse"), ("host/media", "scte35_json"), ("host/media", "scte35_policy")];
+
+/// Seconds each fuzz target runs for in `cargo xtask test`.
+const FUZZ_SECONDS_IN_TEST: u32 = 10;
+
+/// Where the reference decoders' virtual environment lives.
+const PY_VENV: &str = "target/py";
+/// What goes into it, pinned so CI does not move under us.
+const PY_REQUIREMENTS: &str = include_str!("../python-requirements.txt");
 
 /// The nightly that runs miri. Pinned so CI does not move under us.
 const MIRI_TOOLCHAIN: &str = "nightly-2026-05-20";
 
 /// Benchmark areas and the bench targets that measure them.
-const BENCH_AREAS: &[(&str, &str, &str)] =
-    &[("flow", "stagebox-flow", "flow"), ("plugins", "stagebox-plugins", "plugins")];
+const BENCH_AREAS: &[(&str, &str, &str)] = &[
+    ("flow", "stagebox-flow", "flow"),
+    ("plugins", "stagebox-plugins", "plugins"),
+    ("scte35", "stagebox-plugins", "scte35"),
+];
 
 fn main() {
     if let Err(e) = run() {
@@ -49,9 +74,18 @@ fn run() -> Result<()> {
             setup()?;
             test()
         }
-        Some("bench") => bench(args.get(1).map(String::as_str)),
+        Some("fuzz") => {
+            setup()?;
+            let seconds = args.get(2).map(|s| s.parse()).transpose().context("seconds must be a number")?;
+            fuzz(args.get(1).map(String::as_str), seconds.unwrap_or(60))
+        }
+        Some("bench") => {
+            // Benchmarks measure references (threefive, ...) in the same run.
+            setup()?;
+            bench(args.get(1).map(String::as_str))
+        }
         _ => {
-            eprintln!("usage: cargo xtask <setup|run|test|bench [area]>");
+            eprintln!("usage: cargo xtask <setup|run|test|fuzz [target] [seconds]|bench [area]>");
             eprintln!("bench areas: {}", BENCH_AREAS.iter().map(|a| a.0).collect::<Vec<_>>().join(", "));
             bail!("unknown command {:?}", args.first().map(String::as_str).unwrap_or(""));
         }
@@ -133,7 +167,30 @@ fn setup() -> Result<()> {
             "miri,rust-src",
         ]))?;
     }
+    let fuzz = output(cargo().args(["fuzz", "--version"])).unwrap_or_default();
+    if !fuzz.contains(CARGO_FUZZ_VERSION) {
+        sh(cargo().args(["install", "cargo-fuzz", "--locked", "--version", CARGO_FUZZ_VERSION]))?;
+    }
     eprintln!("    toolchain ready");
+
+    step("setup: reference decoders (PyPI)");
+    let stamp = Path::new(PY_VENV).join("requirements.txt");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == PY_REQUIREMENTS) {
+        eprintln!("    {PY_VENV} up to date");
+    } else {
+        // Debian's python3 where present: pyenv shims and the like may lack venv.
+        let python = if Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
+        sh(Command::new(python).args(["-m", "venv", "--clear", PY_VENV]))?;
+        let pip = Path::new(PY_VENV).join("bin/pip");
+        sh(Command::new(&pip).args([
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-r",
+            "xtask/python-requirements.txt",
+        ]))?;
+        std::fs::write(&stamp, PY_REQUIREMENTS).with_context(|| format!("writing {}", stamp.display()))?;
+    }
     Ok(())
 }
 
@@ -159,6 +216,7 @@ fn test() -> Result<()> {
         .env_remove("RUSTFLAGS"))?;
     step("doc tests");
     sh(cargo().args(["test", "--workspace", "--doc", "-q"]))?;
+    fuzz(None, FUZZ_SECONDS_IN_TEST)?;
     step("unit, integration and cross-process tests");
     let nextest = output(cargo().args(["nextest", "--version"])).is_some();
     if nextest {
@@ -167,6 +225,38 @@ fn test() -> Result<()> {
         sh(cargo().args(["test", "--workspace", "--no-fail-fast"]))?;
     }
     // Nothing is printed after this: the runner's summary is the last line.
+    Ok(())
+}
+
+/// Runs fuzz targets (one, or all) for `seconds` each, on the pinned
+/// nightly with AddressSanitizer, from the checked-in corpus. New inputs go
+/// to a scratch folder, so the checked-in corpus only changes by hand
+/// (`cargo fuzz cmin`); a crash fails the run and leaves its input in
+/// `fuzz/artifacts/`.
+fn fuzz(target: Option<&str>, seconds: u32) -> Result<()> {
+    let chosen: Vec<_> = FUZZ_TARGETS.iter().filter(|(_, t)| target.is_none_or(|x| x == *t)).collect();
+    if chosen.is_empty() {
+        bail!(
+            "unknown fuzz target {:?}; targets: {}",
+            target.unwrap_or(""),
+            FUZZ_TARGETS.iter().map(|t| t.1).collect::<Vec<_>>().join(", ")
+        );
+    }
+    for (dir, name) in chosen {
+        step(&format!("fuzz {name} for {seconds} s"));
+        let scratch = Path::new("target/fuzz-scratch").join(name);
+        std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+        let corpus = Path::new("fuzz/corpus").join(name);
+        // Through rustup's `cargo`, which picks the nightly: sanitizers need it.
+        sh(Command::new("cargo")
+            .current_dir(dir)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_TARGET_DIR")
+            .args([&format!("+{MIRI_TOOLCHAIN}"), "fuzz", "run", name])
+            .arg(Path::new("../..").join(&scratch))
+            .arg(&corpus)
+            .args(["--", &format!("-max_total_time={seconds}"), "-print_final_stats=1"]))?;
+    }
     Ok(())
 }
 

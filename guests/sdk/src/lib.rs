@@ -1,7 +1,7 @@
 //! The Stagebox guest SDK: write a plugin as a plain Rust type.
 //!
-//! Enable the feature of the world your plugin implements (`video` or
-//! `audio`), implement its trait, and export it:
+//! Enable the feature of the world your plugin implements (`video`,
+//! `audio` or `scte35`), implement its trait, and export it:
 //!
 //! ```ignore
 //! use stagebox_sdk::video::*;
@@ -32,6 +32,9 @@ pub mod video;
 
 #[cfg(feature = "audio")]
 pub mod audio;
+
+#[cfg(feature = "scte35")]
+pub mod scte35;
 
 /// Builds an [`Error`](video::Error)-shaped value: `error!(InvalidConfig, "bad {x}")`.
 #[macro_export]

@@ -11,11 +11,12 @@
 
 #![allow(clippy::unwrap_used, missing_docs)] // a benchmark fails by panicking
 
+use stagebox_bench::{best_of, report};
 use stagebox_flow::*;
 use std::hint::black_box;
 use std::io::{BufRead, Read, Write};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const ROLE: &str = "STAGEBOX_BENCH_ROLE";
 const WAKES: usize = 10_000;
@@ -35,27 +36,10 @@ fn main() {
     bench_wake(&domain);
 }
 
-fn bench(name: &str, value: f64, unit: &str, ref_name: &str, ref_value: f64) {
-    println!("BENCH {name} {value:.3} {unit} ref={ref_name}:{ref_value:.3} ratio={:.3}", value / ref_value);
-}
-
 fn video(label: &str, width: u32, height: u32) -> FlowDescriptor {
     let rate = Rational::new(50, 1).unwrap();
     let format = FlowFormat::Video(VideoFormat::progressive(VideoCoding::V210, width, height, rate));
     FlowDescriptor::new(uuid::Uuid::new_v4(), label, format).unwrap()
-}
-
-/// Best of five runs, in seconds per iteration.
-fn best_of<F: FnMut()>(iterations: usize, mut f: F) -> f64 {
-    (0..5)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..iterations {
-                f();
-            }
-            t.elapsed().as_secs_f64() / iterations as f64
-        })
-        .fold(f64::INFINITY, f64::min)
 }
 
 fn bench_writes(domain: &Domain, label: &str, width: u32, height: u32, iterations: usize) {
@@ -81,8 +65,8 @@ fn bench_writes(domain: &Domain, label: &str, width: u32, height: u32, iteration
         grain.commit().unwrap();
         index += 1;
     });
-    bench(&format!("flow_write_{label}_bandwidth"), bytes / write / 1e9, "GB/s", "memcpy", bytes / memcpy / 1e9);
-    bench(&format!("flow_write_{label}_rate"), 1.0 / write, "grains/s", "memcpy", 1.0 / memcpy);
+    report(&format!("flow_write_{label}_bandwidth"), bytes / write / 1e9, "GB/s", "memcpy", bytes / memcpy / 1e9);
+    report(&format!("flow_write_{label}_rate"), 1.0 / write, "grains/s", "memcpy", 1.0 / memcpy);
 }
 
 fn bench_reads(domain: &Domain) {
@@ -118,7 +102,7 @@ fn bench_reads(domain: &Domain) {
         rustix::fs::futimens(&access, &times).unwrap();
         i += 1;
     });
-    bench("flow_read_zero_copy", 1.0 / get, "grains/s", "get_with_access_touch", 1.0 / mxl_style);
+    report("flow_read_zero_copy", 1.0 / get, "grains/s", "get_with_access_touch", 1.0 / mxl_style);
 
     // Copy out a whole 1080p grain and check it.
     let mut out = Vec::with_capacity(frame.len());
@@ -135,7 +119,7 @@ fn bench_reads(domain: &Domain) {
         i += 1;
     });
     let bytes = frame.len() as f64;
-    bench("flow_read_copy_1080p", bytes / copy / 1e9, "GB/s", "memcpy", bytes / memcpy / 1e9);
+    report("flow_read_copy_1080p", bytes / copy / 1e9, "GB/s", "memcpy", bytes / memcpy / 1e9);
 }
 
 fn monotonic_ns() -> u64 {
@@ -191,7 +175,7 @@ fn bench_wake(domain: &Domain) {
     child.wait().unwrap();
     let pipe: Vec<f64> = result.split_whitespace().map(|v| v.parse().unwrap()).collect();
     for (k, name) in ["p50", "p99", "p99.9"].iter().enumerate() {
-        bench(&format!("flow_wake_latency_{name}"), flow[k], "us", "pipe_wake", pipe[k]);
+        report(&format!("flow_wake_latency_{name}"), flow[k], "us", "pipe_wake", pipe[k]);
     }
 }
 

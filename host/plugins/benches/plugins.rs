@@ -7,29 +7,13 @@
 
 #![allow(clippy::unwrap_used, missing_docs)] // a benchmark fails by panicking
 
+use stagebox_bench::{best_of, report};
 use stagebox_guest_artifacts as guests;
 use stagebox_plugins::types::*;
 use stagebox_plugins::*;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-fn bench(name: &str, value: f64, unit: &str, ref_name: &str, ref_value: f64) {
-    println!("BENCH {name} {value:.3} {unit} ref={ref_name}:{ref_value:.3} ratio={:.3}", value / ref_value);
-}
-
-/// Best of five runs, seconds per iteration.
-fn best_of<F: FnMut()>(iterations: usize, mut f: F) -> f64 {
-    (0..5)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..iterations {
-                f();
-            }
-            t.elapsed().as_secs_f64() / iterations as f64
-        })
-        .fold(f64::INFINITY, f64::min)
-}
+use std::time::Duration;
 
 fn node(runtime: &Runtime, path: &str, name: &str) -> VideoNode {
     let manifest =
@@ -79,7 +63,7 @@ fn main() {
     let native_empty = best_of(100_000, || {
         black_box(invert_native(black_box(&empty)));
     });
-    bench("plugins_empty_call", wasm_empty * 1e6, "us", "native_call", native_empty * 1e6);
+    report("plugins_empty_call", wasm_empty * 1e6, "us", "native_call", native_empty * 1e6);
 
     // 1080p v210 through the node, copies included.
     let hd = frame(1920, 1080);
@@ -90,7 +74,7 @@ fn main() {
     let native = best_of(30, || {
         black_box(invert_native(black_box(&hd)));
     });
-    bench("plugins_video_1080p_invert", wasm * 1e3, "ms", "native", native * 1e3);
+    report("plugins_video_1080p_invert", wasm * 1e3, "ms", "native", native * 1e3);
 
     // The copies alone: an echo node copies the frame in and out and does
     // nothing else; the reference is two plain copies of the same bytes.
@@ -105,6 +89,6 @@ fn main() {
         out.copy_from_slice(black_box(&into));
         black_box(&out);
     });
-    bench("plugins_video_1080p_copy_in_out", echoed * 1e3, "ms", "two_memcpy", copies * 1e3);
-    bench("plugins_video_1080p_compute_only", (wasm - echoed).max(0.0) * 1e3, "ms", "native", native * 1e3);
+    report("plugins_video_1080p_copy_in_out", echoed * 1e3, "ms", "two_memcpy", copies * 1e3);
+    report("plugins_video_1080p_compute_only", (wasm - echoed).max(0.0) * 1e3, "ms", "native", native * 1e3);
 }

@@ -7,7 +7,7 @@
 //! - a [`Plugin`] is compiled once, checked (its world and interface version
 //!   against its [`Manifest`], its imports against the capabilities granted)
 //!   and linked;
-//! - a [`VideoNode`] or [`AudioNode`] runs an instance of it under a memory
+//! - a [`VideoNode`], [`AudioNode`] or [`Scte35Policy`] runs an instance of it under a memory
 //!   cap and a CPU deadline per call taken from media time (half a frame by
 //!   default);
 //! - a trap, a timeout, the memory cap or an oversized output is a typed
@@ -40,6 +40,7 @@ mod manifest;
 mod node;
 mod plugin;
 mod runtime;
+mod scte35;
 mod store;
 
 pub use cache::{CacheError, CacheOutcome, CompileCache};
@@ -49,10 +50,14 @@ pub use manifest::{Capability, Limits, Manifest, World};
 pub use node::{AudioNode, NodeLimits, NodeStats, VideoNode};
 pub use plugin::{PACKAGE, Plugin};
 pub use runtime::{EPOCH_TICK, Runtime};
+pub use scte35::Scte35Policy;
 pub use store::{PluginStore, StoreError, StoredPlugin, TrustPolicy, signing_message};
 
 /// The media types of `stagebox:media@0.1.0`, as plugins see them.
 pub mod types {
+    pub use crate::bindings::since_v0_1_0::scte35::exports::stagebox::media::scte35::{
+        DashEvent, Decision, HlsDialect, HlsTag, Outcome, SpliceKind, SplicePoint, StreamContext,
+    };
     pub use crate::bindings::since_v0_1_0::types::{
         AudioBlock, AudioFormat, Error, ErrorCode, GrainInfo, PixelFormat, Rational, VideoFormat, VideoFrame,
     };

@@ -61,25 +61,26 @@ impl NodeLimits {
 }
 
 /// Makes the typed bindings of a fresh instance.
-type InstantiateFn<B> = fn(&Plugin, &mut Store<HostState>) -> wasmtime::Result<B>;
+pub(crate) type InstantiateFn<B> = fn(&Plugin, &mut Store<HostState>) -> wasmtime::Result<B>;
 /// Calls the plugin's `init` with the node's configuration.
-type InitFn<B> = fn(&B, &mut Store<HostState>, &str) -> wasmtime::Result<Result<(), types::Error>>;
+pub(crate) type InitFn<B> = fn(&B, &mut Store<HostState>, &str) -> wasmtime::Result<Result<(), types::Error>>;
 
-struct Live<B> {
+pub(crate) struct Live<B> {
     store: Store<HostState>,
     bindings: B,
 }
 
-/// What the two node kinds share: the instance, its limits and its counters.
-struct Runner<B> {
+/// What every kind of running plugin shares: the instance, its limits and
+/// its counters.
+pub(crate) struct Runner<B> {
     plugin: Arc<Plugin>,
     name: Arc<str>,
     config: String,
-    limits: NodeLimits,
+    pub(crate) limits: NodeLimits,
     clock: Arc<dyn TaiClock>,
     metrics: Arc<Mutex<GuestMetrics>>,
     live: Option<Live<B>>,
-    stats: NodeStats,
+    pub(crate) stats: NodeStats,
     instantiate: InstantiateFn<B>,
     init: InitFn<B>,
 }
@@ -101,7 +102,7 @@ fn guest_error(e: types::Error) -> NodeError {
 }
 
 impl<B> Runner<B> {
-    fn new(
+    pub(crate) fn new(
         plugin: Arc<Plugin>,
         name: &str,
         config: &str,
@@ -183,7 +184,7 @@ impl<B> Runner<B> {
     }
 
     /// Runs one call under the deadline; classifies and counts the outcome.
-    fn call<R>(
+    pub(crate) fn call<R>(
         &mut self,
         output_bytes: impl Fn(&R) -> usize,
         f: impl FnOnce(&B, &mut Store<HostState>) -> wasmtime::Result<Result<R, types::Error>>,
@@ -212,7 +213,7 @@ impl<B> Runner<B> {
         }
     }
 
-    fn metrics(&self) -> GuestMetrics {
+    pub(crate) fn metrics(&self) -> GuestMetrics {
         self.metrics.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }

@@ -1,0 +1,12 @@
+//! Pure media formats for Stagebox: parsers, writers and the logic around
+//! them, with no I/O. Everything here builds for `wasm32-wasip2` too, so the
+//! bundled plugins in `guests/` run the same code the host fuzzes and
+//! benchmarks natively.
+//!
+//! - [`scte35`]: the splice_info_section of ANSI/SCTE 35 2023, parsed and
+//!   written back byte for byte, plus the cue policy and its HLS and DASH
+//!   annotations.
+
+#![forbid(unsafe_code)]
+
+pub mod scte35;
