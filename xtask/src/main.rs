@@ -21,9 +21,11 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     // `ip netns` for network tests, `ps`/`kill` used by process tests.
     ("iproute2", "network namespaces for transport tests"),
     ("procps", "process inspection in cross-process tests"),
-    // Reference decoders from PyPI (threefive for SCTE-35) run in a venv.
+    // Reference decoders from PyPI (threefive, pycaption) run in a venv.
     ("python3", "reference decoders in tests"),
     ("python3-venv", "a virtual environment for the reference decoders"),
+    // ffmpeg's CEA-608 decoder and SCC demuxer are the captions reference.
+    ("ffmpeg", "reference caption decoder in tests"),
     // libfuzzer-sys compiles libFuzzer, which is C++.
     ("g++", "building libFuzzer for the fuzz targets"),
 ];
@@ -32,8 +34,13 @@ const APT_PACKAGES: &[(&str, &str)] = &[
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// Fuzz targets: (crate folder holding `fuzz/`, target).
-const FUZZ_TARGETS: &[(&str, &str)] =
-    &[("host/media", "scte35_parse"), ("host/media", "scte35_json"), ("host/media", "scte35_policy")];
+const FUZZ_TARGETS: &[(&str, &str)] = &[
+    ("host/media", "scte35_parse"),
+    ("host/media", "scte35_json"),
+    ("host/media", "scte35_policy"),
+    ("host/media", "cea608_decode"),
+    ("host/media", "caption_text"),
+];
 
 /// Seconds each fuzz target runs for in `cargo xtask test`.
 const FUZZ_SECONDS_IN_TEST: u32 = 10;

@@ -4,13 +4,16 @@
 //! natively and with no daemon:
 //!
 //! - `stagebox scte35 decode <base64|hex>` prints the cue as JSON;
-//! - `stagebox scte35 encode <json|->` prints the cue as base64.
+//! - `stagebox scte35 encode <json|->` prints the cue as base64;
+//! - `stagebox captions convert <in> <out>` converts between SCC, WebVTT
+//!   and SRT.
 //!
 //! Errors go to stderr with their cause and the exit status is 1 (2 for bad
 //! usage, as clap does).
 
 #![forbid(unsafe_code)]
 
+mod captions;
 mod scte35;
 
 use clap::{Parser, Subcommand};
@@ -27,12 +30,16 @@ enum Command {
     /// SCTE-35 cues: decode to JSON, encode from JSON.
     #[command(subcommand)]
     Scte35(scte35::Command),
+    /// Captions: convert between SCC, WebVTT and SRT.
+    #[command(subcommand)]
+    Captions(captions::Command),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Scte35(c) => scte35::run(c),
+        Command::Captions(c) => captions::run(c),
     };
     if let Err(e) = result {
         eprintln!("stagebox: error: {e:#}");

@@ -6,7 +6,9 @@
 //! - [`scte35`]: the splice_info_section of ANSI/SCTE 35 2023, parsed and
 //!   written back byte for byte, plus the cue policy and its HLS and DASH
 //!   annotations.
+//! - [`captions`]: CEA-608 decoding and encoding, SCC, WebVTT and SRT.
 
 #![forbid(unsafe_code)]
 
+pub mod captions;
 pub mod scte35;

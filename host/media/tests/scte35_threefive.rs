@@ -14,44 +14,16 @@
 
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
+mod support;
+
 use stagebox_media::scte35::*;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
+use support::{Rng, python};
 
 /// How many cues to generate.
 const GENERATED: usize = 1500;
-
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn bits(&mut self, n: u32) -> u64 {
-        self.next() >> (64 - n)
-    }
-    fn flag(&mut self) -> bool {
-        self.next() & 1 == 1
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-    /// Printable ASCII, as text UPIDs carry.
-    fn ascii(&mut self, n: usize) -> Text {
-        Text((0..n).map(|_| b' ' + self.below(95) as u8).collect())
-    }
-    fn pick<T: Copy>(&mut self, from: &[T]) -> T {
-        from[self.below(from.len() as u64) as usize]
-    }
-}
 
 fn splice_time(rng: &mut Rng) -> SpliceTime {
     SpliceTime { pts_time: rng.flag().then(|| rng.bits(33)) }
@@ -64,7 +36,7 @@ fn command(rng: &mut Rng) -> SpliceCommand {
         2 => SpliceCommand::TimeSignal { splice_time: splice_time(rng) },
         3 => {
             let len = rng.below(12) as usize;
-            SpliceCommand::PrivateCommand { identifier: rng.next() as u32, private_bytes: rng.ascii(len).0 }
+            SpliceCommand::PrivateCommand { identifier: rng.next() as u32, private_bytes: rng.ascii(len) }
         }
         _ => {
             let cancel = rng.below(6) == 0;
@@ -95,22 +67,22 @@ fn upid(rng: &mut Rng, type_code: u8) -> Upid {
     let n = 1 + rng.below(30) as usize;
     match type_code {
         0x00 => Upid::NotUsed,
-        0x01 => Upid::UserDefined { value: rng.ascii(n) },
-        0x02 => Upid::Isci { value: rng.ascii(8) },
-        0x03 => Upid::AdId { value: rng.ascii(12) },
+        0x01 => Upid::UserDefined { value: Text(rng.ascii(n)) },
+        0x02 => Upid::Isci { value: Text(rng.ascii(8)) },
+        0x03 => Upid::AdId { value: Text(rng.ascii(12)) },
         0x04 => Upid::Umid { value: rng.bytes(32) },
         0x05 => Upid::IsanDeprecated { value: rng.bytes(8) },
         0x06 => Upid::Isan { value: rng.bytes(12) },
-        0x07 => Upid::Tid { value: rng.ascii(12) },
+        0x07 => Upid::Tid { value: Text(rng.ascii(12)) },
         0x08 => Upid::AiringId { value: rng.next() },
-        0x09 => Upid::Adi { value: rng.ascii(n) },
+        0x09 => Upid::Adi { value: Text(rng.ascii(n)) },
         0x0A => Upid::Eidr { value: rng.bytes(12) },
         0x0B => Upid::Atsc(AtscContentId {
             tsid: rng.next() as u16,
             reserved: rng.bits(2) as u8,
             end_of_day: rng.below(24) as u8,
             unique_for: rng.bits(9) as u16,
-            content_id: rng.ascii(n),
+            content_id: Text(rng.ascii(n)),
         }),
         0x0C => Upid::Mpu {
             format_identifier: u32::from_be_bytes([b'A' + rng.below(26) as u8, b'B', b'C', b'D']),
@@ -127,10 +99,10 @@ fn upid(rng: &mut Rng, type_code: u8) -> Upid {
                     .collect(),
             }
         }
-        0x0E => Upid::AdsInfo { value: rng.ascii(n) },
-        0x0F => Upid::Uri { value: rng.ascii(n) },
+        0x0E => Upid::AdsInfo { value: Text(rng.ascii(n)) },
+        0x0F => Upid::Uri { value: Text(rng.ascii(n)) },
         0x10 => Upid::Uuid { value: rng.bytes(16) },
-        _ => Upid::Scr { value: rng.ascii(n) },
+        _ => Upid::Scr { value: Text(rng.ascii(n)) },
     }
 }
 
@@ -225,15 +197,6 @@ fn generated() -> Vec<SpliceInfoSection> {
 }
 
 /// The Python of the virtual environment `cargo xtask setup` makes.
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("STAGEBOX_PYTHON") {
-        return p.into();
-    }
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/py/bin/python3");
-    assert!(p.exists(), "{} is missing: run `cargo xtask setup`", p.display());
-    p
-}
-
 #[test]
 fn threefive_agrees_field_by_field() {
     let spec = [
