@@ -4,34 +4,14 @@
 
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
-use stagebox_media::scte35::*;
+mod support;
 
-/// §14.1 to §14.7, in base64 as printed.
-const SPEC_EXAMPLES: &[(&str, &str)] = &[
-    (
-        "14.1 time_signal placement opportunity start",
-        "/DA0AAAAAAAA///wBQb+cr0AUAAeAhxDVUVJSAAAjn/PAAGlmbAICAAAAAAsoKGKNAIAmsnRfg==",
-    ),
-    ("14.2 splice_insert", "/DAvAAAAAAAA///wFAVIAACPf+/+c2nALv4AUsz1AAAAAAAKAAhDVUVJAAABNWLbowo="),
-    (
-        "14.3 time_signal placement opportunity end",
-        "/DAvAAAAAAAA///wBQb+dGKQoAAZAhdDVUVJSAAAjn+fCAgAAAAALKChijUCAKnMZ1g=",
-    ),
-    (
-        "14.4 time_signal program start/end",
-        "/DBIAAAAAAAA///wBQb+ek2ItgAyAhdDVUVJSAAAGH+fCAgAAAAALMvDRBEAAAIXQ1VFSUgAABl/nwgIAAAAACyk26AQAACZcuND",
-    ),
-    ("14.5 time_signal program overlap start", "/DAvAAAAAAAA///wBQb+rr//ZAAZAhdDVUVJSAAACH+fCAgAAAAALKVs9RcAAJUdsKg="),
-    (
-        "14.6 time_signal program blackout override / program end",
-        "/DBIAAAAAAAA///wBQb+ky44CwAyAhdDVUVJSAAACn+fCAgAAAAALKCh4xgAAAIXQ1VFSUgAAAl/nwgIAAAAACygoYoRAAC0IX6w",
-    ),
-    ("14.7 time_signal program end", "/DAvAAAAAAAA///wBQb+rvF8TAAZAhdDVUVJSAAAB3+fCAgAAAAALKVslxEAAMSHai4="),
-];
+use stagebox_media::scte35::*;
+use support::scte35_spec_examples;
 
 #[test]
 fn spec_examples_round_trip_byte_for_byte() {
-    for (name, b64) in SPEC_EXAMPLES {
+    for (name, b64) in scte35_spec_examples() {
         let cue = SpliceInfoSection::from_text(b64).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(&cue.to_base64().unwrap(), b64, "{name}");
         // And through JSON, as the CLI prints and takes it.
@@ -50,7 +30,7 @@ fn segmentation(cue: &SpliceInfoSection, i: usize) -> &SegmentationDescriptor {
 
 #[test]
 fn spec_example_14_1_fields() {
-    let cue = SpliceInfoSection::from_text(SPEC_EXAMPLES[0].1).unwrap();
+    let cue = SpliceInfoSection::from_text(scte35_spec_examples()[0].1).unwrap();
     assert_eq!(
         (cue.sap_type, cue.protocol_version, cue.pts_adjustment, cue.cw_index, cue.tier),
         (3, 0, 0, 0xFF, 0xFFF)
@@ -81,7 +61,7 @@ fn spec_example_14_1_fields() {
 
 #[test]
 fn spec_example_14_2_fields() {
-    let cue = SpliceInfoSection::from_text(SPEC_EXAMPLES[1].1).unwrap();
+    let cue = SpliceInfoSection::from_text(scte35_spec_examples()[1].1).unwrap();
     let Some(SpliceCommand::SpliceInsert(insert)) = cue.command() else { panic!("{cue:?}") };
     assert_eq!(insert.splice_event_id, 0x4800_008F);
     let e = insert.event.as_ref().unwrap();
@@ -94,7 +74,7 @@ fn spec_example_14_2_fields() {
 
 #[test]
 fn spec_example_14_4_has_two_descriptors() {
-    let cue = SpliceInfoSection::from_text(SPEC_EXAMPLES[3].1).unwrap();
+    let cue = SpliceInfoSection::from_text(scte35_spec_examples()[3].1).unwrap();
     let types: Vec<u8> = (0..2).map(|i| segmentation(&cue, i).event.as_ref().unwrap().segmentation_type_id).collect();
     assert_eq!(types, [0x11, 0x10]); // program end, program start
 }
@@ -335,7 +315,7 @@ fn legacy_length_needs_a_command_whose_end_can_be_found() {
 
 #[test]
 fn bad_input_is_a_clear_error() {
-    let good = SpliceInfoSection::from_text(SPEC_EXAMPLES[1].1).unwrap().to_bytes().unwrap();
+    let good = SpliceInfoSection::from_text(scte35_spec_examples()[1].1).unwrap().to_bytes().unwrap();
     // Every truncation fails without panicking.
     for len in 0..good.len() {
         assert!(SpliceInfoSection::parse(&good[..len]).is_err(), "truncated to {len}");

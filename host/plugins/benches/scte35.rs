@@ -15,28 +15,26 @@ use stagebox_media::scte35::{SpliceInfoSection, policy};
 use stagebox_plugins::types::StreamContext;
 use stagebox_plugins::*;
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-const CUES: &[&str] = &[
-    "/DA0AAAAAAAA///wBQb+cr0AUAAeAhxDVUVJSAAAjn/PAAGlmbAICAAAAAAsoKGKNAIAmsnRfg==",
-    "/DAvAAAAAAAA///wFAVIAACPf+/+c2nALv4AUsz1AAAAAAAKAAhDVUVJAAABNWLbowo=",
-    "/DAvAAAAAAAA///wBQb+dGKQoAAZAhdDVUVJSAAAjn+fCAgAAAAALKChijUCAKnMZ1g=",
-    "/DBIAAAAAAAA///wBQb+ek2ItgAyAhdDVUVJSAAAGH+fCAgAAAAALMvDRBEAAAIXQ1VFSUgAABl/nwgIAAAAACyk26AQAACZcuND",
-    "/DAvAAAAAAAA///wBQb+rr//ZAAZAhdDVUVJSAAACH+fCAgAAAAALKVs9RcAAJUdsKg=",
-    "/DBIAAAAAAAA///wBQb+ky44CwAyAhdDVUVJSAAACn+fCAgAAAAALKCh4xgAAAIXQ1VFSUgAAAl/nwgIAAAAACygoYoRAAC0IX6w",
-    "/DAvAAAAAAAA///wBQb+rvF8TAAZAhdDVUVJSAAAB3+fCAgAAAAALKVslxEAAMSHai4=",
-];
+// The spec examples and the Python with threefive, as the SCTE-35 tests
+// find them.
+#[path = "../../media/tests/support/mod.rs"]
+mod support;
+
+/// The cues, base64.
+fn cues() -> Vec<&'static str> {
+    support::scte35_spec_examples().into_iter().map(|(_, b64)| b64).collect()
+}
 
 /// threefive's cues per second on the same cues (bytes in, decoded cue out).
 fn threefive_rate() -> f64 {
-    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/py/bin/python3");
     let script = format!(
         r#"
 import base64, time, threefive
-cues = [base64.b64decode(c) for c in {CUES:?}]
+cues = [base64.b64decode(c) for c in {:?}]
 best = 0
 for _ in range(5):
     n, t = 0, time.perf_counter()
@@ -47,16 +45,18 @@ for _ in range(5):
             n += 1
     best = max(best, n / (time.perf_counter() - t))
 print(best)
-"#
+"#,
+        cues()
     );
-    let out = Command::new(&python).arg("-c").arg(script).output().expect("run `cargo xtask setup` for target/py");
+    let out =
+        Command::new(support::python()).arg("-c").arg(script).output().expect("run `cargo xtask setup` for target/py");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
 }
 
 fn main() {
     let sections: Vec<Vec<u8>> =
-        CUES.iter().map(|c| SpliceInfoSection::from_text(c).unwrap().to_bytes().unwrap()).collect();
+        cues().iter().map(|c| SpliceInfoSection::from_text(c).unwrap().to_bytes().unwrap()).collect();
     let reference = threefive_rate();
 
     const ROUNDS: usize = 20_000;

@@ -57,8 +57,6 @@ pub struct DecodeStats {
     pub parity_errors: u64,
     /// Extended Data Service packets skipped.
     pub xds_packets: u64,
-    /// Malformed CEA-708 service blocks (not counted by this decoder).
-    pub bad_service_blocks: u64,
     /// Byte pairs decoded for the chosen channel.
     pub pairs: u64,
 }
@@ -182,6 +180,8 @@ struct Display {
     style: Style,
     /// The cue being shown: its start and what it shows.
     current: Option<(u64, Rendered)>,
+    /// The displayed memory changed since the last `sync`.
+    changed: bool,
 }
 
 impl Display {
@@ -194,14 +194,21 @@ impl Display {
             col: 0,
             style: PLAIN,
             current: None,
+            changed: false,
         }
     }
 
     fn target(&mut self) -> Option<&mut Memory> {
         match self.mode? {
             Mode::PopOn => Some(&mut self.hidden),
-            _ => Some(&mut self.shown),
+            _ => Some(self.shown_mut()),
         }
+    }
+
+    /// The displayed memory, for a change.
+    fn shown_mut(&mut self) -> &mut Memory {
+        self.changed = true;
+        &mut self.shown
     }
 
     fn put(&mut self, ch: char) {
@@ -226,13 +233,14 @@ impl Display {
     fn roll_up(&mut self, rows: usize) {
         let base = self.row;
         let top = (base + 1).saturating_sub(rows);
+        let shown = self.shown_mut();
         for r in top..base {
-            self.shown.0[r] = self.shown.0[r + 1];
+            shown.0[r] = shown.0[r + 1];
         }
-        self.shown.clear_row(base);
+        shown.clear_row(base);
         // Rows above the window are not part of a roll-up display.
         for r in 0..top {
-            self.shown.clear_row(r);
+            shown.clear_row(r);
         }
         self.col = 0;
     }
@@ -245,26 +253,28 @@ impl Display {
                     if !was_rollup {
                         // Entering roll-up from pop-on or paint-on clears
                         // both memories and puts the base row at the bottom.
-                        self.shown.clear();
+                        self.shown_mut().clear();
                         self.hidden.clear();
                         self.row = ROWS - 1;
                         self.col = 0;
                     }
                     if let Some(n) = mode.rollup_rows() {
                         let top = (self.row + 1).saturating_sub(usize::from(n));
+                        let shown = self.shown_mut();
                         for r in 0..top {
-                            self.shown.clear_row(r);
+                            shown.clear_row(r);
                         }
                     }
                 } else if was_rollup {
-                    self.shown.clear();
+                    self.shown_mut().clear();
                 }
                 self.mode = Some(mode);
             }
-            Cea608::EraseDisplay(_) => self.shown.clear(),
+            Cea608::EraseDisplay(_) => self.shown_mut().clear(),
             Cea608::EraseNonDisplay(_) => self.hidden.clear(),
             Cea608::EndOfCaption(_) => {
                 std::mem::swap(&mut self.shown, &mut self.hidden);
+                self.changed = true;
                 self.mode = Some(Mode::PopOn);
             }
             Cea608::CarriageReturn(_) => {
@@ -288,10 +298,11 @@ impl Display {
                         let n = usize::from(n);
                         let old: Vec<_> =
                             (0..n).filter_map(|k| self.row.checked_sub(k).map(|r| self.shown.0[r])).collect();
-                        self.shown.clear();
+                        let shown = self.shown_mut();
+                        shown.clear();
                         for (k, content) in old.into_iter().enumerate() {
                             if let Some(r) = row.checked_sub(k) {
-                                self.shown.0[r] = content;
+                                shown.0[r] = content;
                             }
                         }
                     }
@@ -323,8 +334,13 @@ impl Display {
         }
     }
 
-    /// Ends or extends the current cue after the display may have changed.
+    /// Ends or extends the current cue if the display changed. (Between
+    /// changes the current cue already shows what is displayed, so the
+    /// display is rendered only after a change.)
     fn sync(&mut self, pts: u64, out: &mut Vec<Cue>) {
+        if !std::mem::take(&mut self.changed) {
+            return;
+        }
         let now = self.shown.render();
         let grows = self.mode.is_some_and(|m| m != Mode::PopOn);
         match &mut self.current {

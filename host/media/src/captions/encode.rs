@@ -11,77 +11,30 @@
 
 use super::time::FrameRate;
 use super::{CaptionError, Channel608, Cue};
-use cea608_types::tables::{Channel, Code};
+use cea608_types::tables::{Code, Control, ControlCode, Field, PreambleAddressCode, PreambleType};
 use std::collections::BTreeMap;
-
-/// One byte pair and the frame (from the encoding's start) it is sent on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FramePair {
-    /// Frame number, 0 at the `start` given to [`encode_cea608`].
-    pub frame: u64,
-    /// The pair, with parity.
-    pub pair: [u8; 2],
-}
 
 /// Padding: two NULs with odd parity.
 pub(crate) const PADDING: [u8; 2] = [0x80, 0x80];
-
-const RCL: u8 = 0x20;
-pub(crate) const EDM: u8 = 0x2c;
-const ENM: u8 = 0x2e;
-pub(crate) const EOC: u8 = 0x2f;
 
 /// `b` with odd parity in bit 7.
 pub(crate) fn parity(b: u8) -> u8 {
     if (b & 0x7f).count_ones().is_multiple_of(2) { b | 0x80 } else { b & 0x7f }
 }
 
-fn pair(b1: u8, b2: u8) -> [u8; 2] {
-    [parity(b1), parity(b2)]
-}
-
-/// A miscellaneous control code (RCL, EOC, …) for `channel`.
-fn misc(channel: Channel608, code: u8) -> [u8; 2] {
-    let mut b1 = 0x14;
-    if channel.data_channel() == Channel::TWO {
-        b1 |= 0x08;
-    }
-    if channel.field() == 1 {
-        b1 |= 0x01;
-    }
-    pair(b1, code)
+/// The pair of `control` on `channel`, with parity (the field bit of the
+/// miscellaneous codes and the channel bit set by `cea608-types`).
+pub(crate) fn control(channel: Channel608, control: Control) -> [u8; 2] {
+    let field = if channel.field() == 1 { Field::TWO } else { Field::ONE };
+    let mut bytes = [0; 2];
+    Code::Control(ControlCode::new(field, channel.data_channel(), control)).write_into(&mut bytes);
+    bytes
 }
 
 /// A preamble address code: `row` 0–14, white, indent `column / 4 * 4`.
 fn pac(channel: Channel608, row: u8, column: u8) -> [u8; 2] {
-    // First byte and base of the second for each row (CTA-608-E table 53).
-    const ROWS: [(u8, u8); 15] = [
-        (0x11, 0x40),
-        (0x11, 0x60),
-        (0x12, 0x40),
-        (0x12, 0x60),
-        (0x15, 0x40),
-        (0x15, 0x60),
-        (0x16, 0x40),
-        (0x16, 0x60),
-        (0x17, 0x40),
-        (0x17, 0x60),
-        (0x10, 0x40),
-        (0x13, 0x40),
-        (0x13, 0x60),
-        (0x14, 0x40),
-        (0x14, 0x60),
-    ];
-    let (mut b1, b2) = ROWS[usize::from(row.min(14))];
-    if channel.data_channel() == Channel::TWO {
-        b1 |= 0x08;
-    }
-    pair(b1, b2 | 0x10 | ((column.min(31) / 4) << 1))
-}
-
-fn tab(channel: Channel608, n: u8) -> [u8; 2] {
-    let b1 = if channel.data_channel() == Channel::TWO { 0x1f } else { 0x17 };
-    pair(b1, 0x20 + n)
+    let indent = PreambleType::from_indent(column.min(31) / 4 * 4).unwrap_or(PreambleType::Indent0);
+    control(channel, Control::PreambleAddress(PreambleAddressCode::new(row.min(14), false, indent)))
 }
 
 /// The standard character shown by decoders that lack an extended one.
@@ -181,8 +134,9 @@ pub fn encode_cea608(
             return Err(CaptionError::Cue { index: i, reason: format!("{} lines; 608 shows at most 15", lines.len()) });
         }
         let column = cue.column.unwrap_or(0);
-        let mut units =
-            vec![vec![misc(channel, RCL), misc(channel, RCL)], vec![misc(channel, ENM), misc(channel, ENM)]];
+        let (rcl, enm) =
+            (control(channel, Control::ResumeCaptionLoading), control(channel, Control::EraseNonDisplayedMemory));
+        let mut units = vec![vec![rcl, rcl], vec![enm, enm]];
         let top = cue.line.map_or(15 - lines.len(), usize::from).min(15 - lines.len());
         for (n, line) in lines.iter().enumerate() {
             if usize::from(column) + line.chars().count() > 32 {
@@ -193,8 +147,8 @@ pub fn encode_cea608(
             }
             let p = pac(channel, (top + n) as u8, column);
             units.push(vec![p, p]);
-            if !column.is_multiple_of(4) {
-                let t = tab(channel, column % 4);
+            if let Some(offset) = Control::tab_offset(column % 4) {
+                let t = control(channel, offset);
                 units.push(vec![t, t]);
             }
             line_units(channel, line, i, &mut units)?;
@@ -216,8 +170,9 @@ pub fn encode_cea608(
                 slots.insert(a + j as u64, *p);
             }
         }
-        slots.insert(eoc, misc(channel, EOC));
-        slots.insert(eoc + 1, misc(channel, EOC));
+        let eoc_pair = control(channel, Control::EndOfCaption);
+        slots.insert(eoc, eoc_pair);
+        slots.insert(eoc + 1, eoc_pair);
         floor = eoc + 2;
         // Erase at the end, unless the next cue is shown by then.
         let next_start = order.get(k + 1).map(|&j| cues[j].start);
@@ -226,8 +181,9 @@ pub fn encode_cea608(
             while !free(&slots, edm, 2) {
                 edm += 1;
             }
-            slots.insert(edm, misc(channel, EDM));
-            slots.insert(edm + 1, misc(channel, EDM));
+            let edm_pair = control(channel, Control::EraseDisplayedMemory);
+            slots.insert(edm, edm_pair);
+            slots.insert(edm + 1, edm_pair);
         }
     }
     let last = slots.keys().next_back().map_or(0, |f| f + 1);

@@ -23,6 +23,7 @@
 //! # Ok::<(), CaptionError>(())
 //! ```
 
+mod block;
 mod cea608;
 mod encode;
 mod error;
@@ -33,7 +34,7 @@ mod time;
 mod webvtt;
 
 pub use cea608::{Cea608Decoder, Channel608, DecodeStats};
-pub use encode::{FramePair, encode_cea608};
+pub use encode::encode_cea608;
 pub use error::CaptionError;
 pub use scc::{SccPair, frame_timecode, read_scc_pairs, scc_cues};
 pub use time::FrameRate;

@@ -4,9 +4,10 @@
 //! encoder sends them.
 
 use super::cea608::{Cea608Decoder, Channel608};
-use super::encode::{EDM, EOC, PADDING, encode_cea608};
+use super::encode::{PADDING, control, encode_cea608};
 use super::time::FrameRate;
 use super::{CaptionError, Cue};
+use cea608_types::tables::Control;
 
 const HEADER: &str = "Scenarist_SCC V1.0";
 
@@ -113,7 +114,8 @@ pub(crate) fn write(cues: &[Cue], channel: Channel608) -> Result<String, Caption
     // A line runs until padding. EOC and EDM start lines of their own, so
     // each timecode that shows or clears a caption says so on its face,
     // and readers that time whole lines (as ffmpeg does) get it right.
-    let shows = |p: &[u8; 2]| p[0] & 0x76 == 0x14 && (p[1] & 0x7f == EOC || p[1] & 0x7f == EDM);
+    let (eoc, edm) = (control(channel, Control::EndOfCaption), control(channel, Control::EraseDisplayedMemory));
+    let shows = |p: &[u8; 2]| *p == eoc || *p == edm;
     let mut frame = 0;
     while frame < pairs.len() {
         if pairs[frame] == PADDING {

@@ -1,51 +1,30 @@
 //! SubRip (SRT): numbered blocks of `start --> end` and text.
 
+use super::block::{blocks, timing};
 use super::style::{has_tags, srt_to_vtt, tidy, vtt_to_srt};
-use super::time::{format_clock, parse_clock};
+use super::time::format_clock;
 use super::{CaptionError, Cue};
 
 fn syntax(line: usize, reason: impl Into<String>) -> CaptionError {
     CaptionError::Syntax { format: "SRT", line, reason: reason.into() }
 }
 
-/// Parses `start --> end`, returning ns.
-fn timing(line: &str, n: usize) -> Result<(u64, u64), CaptionError> {
-    let (a, b) = line.split_once("-->").ok_or_else(|| syntax(n, format!("expected a timing line, found {line:?}")))?;
-    // Some writers append position hints (X1:…) after the end time.
-    let b = b.split_whitespace().next().unwrap_or("");
-    let start = parse_clock(a, ',')
-        .or_else(|| parse_clock(a, '.'))
-        .ok_or_else(|| syntax(n, format!("bad start time {:?}", a.trim())))?;
-    let end =
-        parse_clock(b, ',').or_else(|| parse_clock(b, '.')).ok_or_else(|| syntax(n, format!("bad end time {b:?}")))?;
-    if end < start {
-        return Err(syntax(n, "cue ends before it starts"));
-    }
-    Ok((start, end))
-}
-
 pub(crate) fn read(text: &str) -> Result<Vec<Cue>, CaptionError> {
-    let text = text.trim_start_matches('\u{feff}');
     let mut cues = Vec::new();
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r'))).peekable();
-    loop {
-        // Skip blank lines between blocks.
-        while lines.next_if(|(_, l)| l.trim().is_empty()).is_some() {}
-        let Some((n, first)) = lines.next() else { break };
+    for (n, lines) in blocks(text) {
         // The counter line is optional in practice; a timing line may come first.
-        let (n, timing_line) = if first.contains("-->") {
-            (n, first)
+        let (n, timing_line, body) = if lines[0].contains("-->") {
+            (n, lines[0], &lines[1..])
         } else {
-            if !first.trim().bytes().all(|b| b.is_ascii_digit()) {
-                return Err(syntax(n, format!("expected a cue number, found {first:?}")));
+            if !lines[0].trim().bytes().all(|b| b.is_ascii_digit()) {
+                return Err(syntax(n, format!("expected a cue number, found {:?}", lines[0])));
             }
-            lines.next().ok_or_else(|| syntax(n + 1, "document ends after a cue number"))?
+            let timing_line =
+                lines.get(1).ok_or_else(|| syntax(n + 1, "a cue number must be followed by its timing"))?;
+            (n + 1, *timing_line, &lines[2..])
         };
-        let (start, end) = timing(timing_line, n)?;
-        let mut body = Vec::new();
-        while let Some((_, l)) = lines.next_if(|(_, l)| !l.trim().is_empty()) {
-            body.push(l);
-        }
+        // Some writers append position hints (X1:…) after the end time.
+        let (start, end, _hints) = timing(timing_line, &[',', '.']).map_err(|e| syntax(n, e))?;
         let text = tidy(&srt_to_vtt(&body.join("\n")));
         let styled = has_tags(&text);
         cues.push(Cue { start, end, text, line: None, column: None, styled });

@@ -5,8 +5,9 @@
 //! snapped to lines) is the row, `position:P%` the column, at 2.5% a column
 //! from 10%, the 608 safe area.
 
+use super::block::{blocks, numbered_lines, timing};
 use super::style::{escape_vtt, has_tags, tidy, unescape_vtt};
-use super::time::{format_clock, parse_clock};
+use super::time::format_clock;
 use super::{CaptionError, Cue};
 
 fn syntax(line: usize, reason: impl Into<String>) -> CaptionError {
@@ -23,29 +24,24 @@ fn position_to_column(percent: f64) -> Option<u8> {
 }
 
 pub(crate) fn read(text: &str) -> Result<Vec<Cue>, CaptionError> {
-    let text = text.trim_start_matches('\u{feff}');
-    let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r'))).peekable();
-    match lines.next() {
+    match numbered_lines(text).next() {
         Some((_, l)) if l == "WEBVTT" || l.starts_with("WEBVTT ") || l.starts_with("WEBVTT\t") => {}
         Some((n, l)) => return Err(syntax(n, format!("expected \"WEBVTT\", found {l:?}"))),
         None => return Err(syntax(1, "empty document")),
     }
-    // The rest of the header block.
-    while lines.next_if(|(_, l)| !l.is_empty()).is_some() {}
     let mut cues = Vec::new();
-    loop {
-        while lines.next_if(|(_, l)| l.trim().is_empty()).is_some() {}
-        let Some((n, first)) = lines.next() else { break };
+    // The first block is the header.
+    for (n, lines) in blocks(text).into_iter().skip(1) {
+        let first = lines[0];
         if first.starts_with("NOTE") || first == "STYLE" || first == "REGION" {
-            while lines.next_if(|(_, l)| !l.is_empty()).is_some() {}
             continue;
         }
         // An optional identifier before the timing line.
-        let (n, timing) = if first.contains("-->") {
-            (n, first)
+        let (n, timing_line, body) = if first.contains("-->") {
+            (n, first, &lines[1..])
         } else {
-            match lines.next() {
-                Some((m, next)) if next.contains("-->") => (m, next),
+            match lines.get(1) {
+                Some(next) if next.contains("-->") => (n + 1, *next, &lines[2..]),
                 _ => {
                     return Err(syntax(
                         n,
@@ -54,17 +50,9 @@ pub(crate) fn read(text: &str) -> Result<Vec<Cue>, CaptionError> {
                 }
             }
         };
-        let (a, rest) =
-            timing.split_once("-->").ok_or_else(|| syntax(n, format!("expected a timing line, found {timing:?}")))?;
-        let mut rest = rest.split_whitespace();
-        let b = rest.next().unwrap_or("");
-        let start = parse_clock(a, '.').ok_or_else(|| syntax(n, format!("bad start time {:?}", a.trim())))?;
-        let end = parse_clock(b, '.').ok_or_else(|| syntax(n, format!("bad end time {b:?}")))?;
-        if end < start {
-            return Err(syntax(n, "cue ends before it starts"));
-        }
+        let (start, end, settings) = timing(timing_line, &['.']).map_err(|e| syntax(n, e))?;
         let (mut line, mut column) = (None, None);
-        for setting in rest {
+        for setting in settings.split_whitespace() {
             match setting.split_once(':') {
                 Some(("line", v)) => line = v.parse::<u8>().ok().filter(|l| *l < 15),
                 Some(("position", v)) => {
@@ -77,10 +65,6 @@ pub(crate) fn read(text: &str) -> Result<Vec<Cue>, CaptionError> {
                 }
                 _ => {}
             }
-        }
-        let mut body = Vec::new();
-        while let Some((_, l)) = lines.next_if(|(_, l)| !l.trim().is_empty()) {
-            body.push(l);
         }
         let raw = body.join("\n");
         let styled = has_tags(&raw);

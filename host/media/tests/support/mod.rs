@@ -36,6 +36,16 @@ impl Rng {
     }
 }
 
+/// The worked examples of ANSI/SCTE 35 2023 §14.1–§14.7: (name, base64),
+/// from `tests/data/scte35_spec_examples.txt`.
+pub fn scte35_spec_examples() -> Vec<(&'static str, &'static str)> {
+    include_str!("../data/scte35_spec_examples.txt")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('|'))
+        .collect()
+}
+
 /// The Python with the reference decoders (threefive, pycaption). Tests
 /// fail, rather than skip, without it.
 pub fn python() -> PathBuf {
