@@ -13,6 +13,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("stagebox-guest-net-probe", "NET_PROBE"),
     ("stagebox-guest-gain", "GAIN"),
     ("stagebox-guest-scte35", "SCTE35"),
+    ("stagebox-guest-loudness", "LOUDNESS"),
 ];
 
 fn main() {

@@ -58,6 +58,7 @@ const BENCH_AREAS: &[(&str, &str, &str)] = &[
     ("flow", "stagebox-flow", "flow"),
     ("plugins", "stagebox-plugins", "plugins"),
     ("scte35", "stagebox-plugins", "scte35"),
+    ("loudness", "stagebox-plugins", "loudness"),
 ];
 
 fn main() {

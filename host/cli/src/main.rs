@@ -6,7 +6,8 @@
 //! - `stagebox scte35 decode <base64|hex>` prints the cue as JSON;
 //! - `stagebox scte35 encode <json|->` prints the cue as base64;
 //! - `stagebox captions convert <in> <out>` converts between SCC, WebVTT
-//!   and SRT.
+//!   and SRT;
+//! - `stagebox loudness <file.wav>` prints the EBU R 128 figures.
 //!
 //! Errors go to stderr with their cause and the exit status is 1 (2 for bad
 //! usage, as clap does).
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 mod captions;
+mod loudness;
 mod scte35;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,8 @@ enum Command {
     /// Captions: convert between SCC, WebVTT and SRT.
     #[command(subcommand)]
     Captions(captions::Command),
+    /// Loudness of a WAV file: EBU R 128 integrated, range, true peak.
+    Loudness(loudness::Args),
 }
 
 fn main() {
@@ -40,6 +44,7 @@ fn main() {
     let result = match cli.command {
         Command::Scte35(c) => scte35::run(c),
         Command::Captions(c) => captions::run(c),
+        Command::Loudness(a) => loudness::run(a),
     };
     if let Err(e) = result {
         eprintln!("stagebox: error: {e:#}");

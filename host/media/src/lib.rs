@@ -7,8 +7,10 @@
 //!   written back byte for byte, plus the cue policy and its HLS and DASH
 //!   annotations.
 //! - [`captions`]: CEA-608 decoding and encoding, SCC, WebVTT and SRT.
+//! - [`loudness`]: the EBU R 128 / BS.1770-4 loudness meter.
 
 #![forbid(unsafe_code)]
 
 pub mod captions;
+pub mod loudness;
 pub mod scte35;

@@ -56,3 +56,28 @@ pub fn python() -> PathBuf {
     assert!(p.exists(), "{} is missing: run `cargo xtask setup`", p.display());
     p
 }
+
+/// Programme-like audio, interleaved: band-limited noise whose level jumps
+/// every 1.5 s between -45 and -12 dBFS, different on each channel.
+pub fn programme(rate: u32, channels: usize, seconds: f64) -> Vec<f32> {
+    let mut rng = Rng(0x5eed_1770);
+    let frames = (seconds * f64::from(rate)) as usize;
+    let mut state = vec![0.0f64; channels];
+    let mut gain = vec![0.0f64; channels];
+    let mut out = Vec::with_capacity(frames * channels);
+    for i in 0..frames {
+        if i % (rate as usize * 3 / 2) == 0 {
+            for g in &mut gain {
+                *g = 10f64.powf((-45.0 + rng.below(34) as f64) / 20.0);
+            }
+        }
+        for c in 0..channels {
+            let white = rng.below(1 << 16) as f64 / 32768.0 - 1.0;
+            state[c] += 0.3 * (white - state[c]);
+            out.push((state[c] * gain[c] * 2.0) as f32);
+        }
+    }
+    out
+}
+
+pub mod ebu;
