@@ -14,6 +14,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("stagebox-guest-gain", "GAIN"),
     ("stagebox-guest-scte35", "SCTE35"),
     ("stagebox-guest-loudness", "LOUDNESS"),
+    ("stagebox-guest-captions", "CAPTIONS"),
 ];
 
 fn main() {

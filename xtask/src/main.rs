@@ -39,6 +39,9 @@ const FUZZ_TARGETS: &[(&str, &str)] = &[
     ("host/media", "scte35_json"),
     ("host/media", "scte35_policy"),
     ("host/media", "cea608_decode"),
+    ("host/media", "cea708_decode"),
+    ("host/media", "ts_demux"),
+    ("host/media", "caption_sei"),
     ("host/media", "caption_text"),
 ];
 

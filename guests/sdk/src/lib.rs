@@ -1,7 +1,7 @@
 //! The Stagebox guest SDK: write a plugin as a plain Rust type.
 //!
 //! Enable the feature of the world your plugin implements (`video`,
-//! `audio` or `scte35`), implement its trait, and export it:
+//! `audio`, `scte35` or `captions`), implement its trait, and export it:
 //!
 //! ```ignore
 //! use stagebox_sdk::video::*;
@@ -35,6 +35,9 @@ pub mod audio;
 
 #[cfg(feature = "scte35")]
 pub mod scte35;
+
+#[cfg(feature = "captions")]
+pub mod captions;
 
 /// Builds an [`Error`](video::Error)-shaped value: `error!(InvalidConfig, "bad {x}")`.
 #[macro_export]

@@ -7,6 +7,8 @@
 //! - `stagebox scte35 encode <json|->` prints the cue as base64;
 //! - `stagebox captions convert <in> <out>` converts between SCC, WebVTT
 //!   and SRT;
+//! - `stagebox captions extract <file.ts> <out.vtt>` takes 608/708 captions
+//!   from H.264 SEI;
 //! - `stagebox loudness <file.wav>` prints the EBU R 128 figures.
 //!
 //! Errors go to stderr with their cause and the exit status is 1 (2 for bad
@@ -32,7 +34,7 @@ enum Command {
     /// SCTE-35 cues: decode to JSON, encode from JSON.
     #[command(subcommand)]
     Scte35(scte35::Command),
-    /// Captions: convert between SCC, WebVTT and SRT.
+    /// Captions: convert between SCC, WebVTT and SRT; extract from MPEG-TS.
     #[command(subcommand)]
     Captions(captions::Command),
     /// Loudness of a WAV file: EBU R 128 integrated, range, true peak.

@@ -43,3 +43,58 @@ fn bad_input_is_a_clear_error_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown caption format"));
 }
+
+#[path = "../../media/tests/support/mod.rs"]
+mod support;
+
+#[test]
+fn extract_takes_608_from_h264_sei_in_a_transport_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let cues = vec![
+        stagebox_media::captions::Cue::new(1_001_000_000, 3_003_000_000, "From the\nvideo"),
+        stagebox_media::captions::Cue::new(4_004_000_000, 5_005_000_000, "Second"),
+    ];
+    support::captioned_ts(dir.path(), &cues, 180);
+    let (ts, vtt) = (dir.path().join("captioned.ts"), dir.path().join("out.vtt"));
+    let out = stagebox(&["captions".as_ref(), "extract".as_ref(), ts.as_os_str(), vtt.as_os_str()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 cues (cc1) from 180 frames"));
+    let text = std::fs::read_to_string(&vtt).unwrap();
+    // Times from the first frame; the 608 position (bottom rows) kept.
+    assert!(text.contains("00:00:01.001 --> 00:00:03.003 line:13 position:10% align:start\nFrom the\nvideo"), "{text}");
+    assert!(text.contains("00:00:04.004 --> 00:00:05.005 line:14 position:10% align:start\nSecond"), "{text}");
+    // CC3 carries nothing here: no cues, and no error.
+    let srt = dir.path().join("cc3.srt");
+    let out = stagebox(&[
+        "captions".as_ref(),
+        "extract".as_ref(),
+        ts.as_os_str(),
+        srt.as_os_str(),
+        "--source".as_ref(),
+        "cc3".as_ref(),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_to_string(&srt).unwrap().trim(), "");
+}
+
+#[test]
+fn extract_refuses_what_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.ts");
+    std::fs::write(&junk, vec![0x47u8; 188 * 10]).unwrap();
+    let vtt = dir.path().join("out.vtt");
+    for (args, message) in [
+        (vec![junk.as_os_str(), vtt.as_os_str()], "no H.264 video stream"),
+        (vec![junk.as_os_str(), vtt.as_os_str(), "--source".as_ref(), "cc7".as_ref()], "use cc1 to cc4"),
+        (vec![junk.as_os_str(), "out.scc".as_ref()], "extract writes WebVTT or SRT"),
+        (vec!["/nonexistent.ts".as_ref(), vtt.as_os_str()], "reading /nonexistent.ts"),
+    ] {
+        let mut all: Vec<&std::ffi::OsStr> = vec!["captions".as_ref(), "extract".as_ref()];
+        all.extend(args);
+        let out = stagebox(&all);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{message}: {err}");
+    }
+    assert!(!vtt.exists(), "nothing is written on error");
+}

@@ -8,9 +8,13 @@
 //!   annotations.
 //! - [`captions`]: CEA-608 decoding and encoding, SCC, WebVTT and SRT.
 //! - [`loudness`]: the EBU R 128 / BS.1770-4 loudness meter.
+//! - [`ts`]: MPEG-2 transport streams: packets, PSI, PES, timestamps.
+//! - [`crc`]: the CRC-32 of MPEG-2 sections.
 
 #![forbid(unsafe_code)]
 
 pub mod captions;
+pub mod crc;
 pub mod loudness;
 pub mod scte35;
+pub mod ts;

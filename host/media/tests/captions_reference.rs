@@ -18,7 +18,7 @@ mod support;
 use stagebox_media::captions::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{Rng, python};
+use support::python;
 
 /// One frame at 29.97 fps, in ns: how far our own decoding of our SCC may
 /// be from the cue times asked for (the encoder rounds to frames).
@@ -37,48 +37,6 @@ fn label_time(ns: u64, ms_per_frame: f64) -> u64 {
 
 /// pycaption and ffmpeg print whole milliseconds or microseconds.
 const ROUNDING: u64 = 1_000_000;
-
-const WORDS: &[&str] = &[
-    "the", "news", "at", "ten", "WEATHER", "café", "niño", "¿qué?", "¡sí!", "♪", "½", "über", "Größe", "garçon",
-    "«oui»", "naïve", "São", "Øresund", "©2026", "don’t", "it's", "[MUSIC]", "50°", "£5", "¢", "crème", "brûlée", "—",
-    "años",
-];
-
-fn generated_cues(count: usize) -> Vec<Cue> {
-    let mut rng = Rng(0x5eed_cafe);
-    let mut t = 1_000_000_000u64;
-    (0..count)
-        .map(|_| {
-            let lines = 1 + rng.below(3) as usize;
-            let text: Vec<String> = (0..lines)
-                .map(|_| {
-                    let mut line = String::new();
-                    loop {
-                        let word = rng.pick(WORDS);
-                        if line.chars().count() + word.chars().count() + 1 > 32 {
-                            break;
-                        }
-                        if !line.is_empty() {
-                            line.push(' ');
-                        }
-                        line.push_str(word);
-                        if rng.below(4) == 0 {
-                            break;
-                        }
-                    }
-                    line
-                })
-                .collect();
-            let start = t;
-            // Long enough for the next cue to load while this one shows:
-            // 608 carries about 60 characters a second.
-            let end = start + 2_500_000_000 + rng.below(2_500) * 1_000_000;
-            // A third of the cues follow the last with no gap.
-            t = end + if rng.below(3) == 0 { 0 } else { 500_000_000 + rng.below(1_500) * 1_000_000 };
-            Cue::new(start, end, text.join("\n"))
-        })
-        .collect()
-}
 
 fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
@@ -120,7 +78,7 @@ fn assert_close(what: &str, i: usize, ours: u64, theirs: u64, tolerance: u64) {
 
 #[test]
 fn ffmpeg_decodes_our_scc_to_the_same_cues() {
-    let cues = generated_cues(80);
+    let cues = support::generated_cues(80);
     let dir = scratch();
     let scc = write(&cues, TextFormat::Scc).unwrap();
     let scc_path = write_file(dir.path(), "gen.scc", &scc);
@@ -150,7 +108,7 @@ fn ffmpeg_decodes_our_scc_to_the_same_cues() {
 
 #[test]
 fn pycaption_reads_what_we_write() {
-    let cues = generated_cues(60);
+    let cues = support::generated_cues(60);
     let dir = scratch();
     for (format, kind) in [(TextFormat::Scc, "scc"), (TextFormat::WebVtt, "vtt"), (TextFormat::Srt, "srt")] {
         let path = write_file(dir.path(), &format!("gen.{kind}"), &write(&cues, format).unwrap());

@@ -40,6 +40,20 @@ pub(crate) mod since_v0_1_0 {
         });
     }
 
+    pub(crate) mod captions {
+        wasmtime::component::bindgen!({
+            path: "../../wit/since_v0.1.0",
+            world: "caption-converter",
+            with: {
+                "stagebox:media/types": super::video::stagebox::media::types,
+                "stagebox:media/log": super::video::stagebox::media::log,
+                "stagebox:media/clock": super::video::stagebox::media::clock,
+                "stagebox:media/metrics": super::video::stagebox::media::metrics,
+            },
+            additional_derives: [PartialEq],
+        });
+    }
+
     /// The oldest interface version this module serves.
     pub(crate) const MIN_VERSION: (u64, u64, u64) = (0, 1, 0);
 

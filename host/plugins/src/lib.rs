@@ -7,7 +7,7 @@
 //! - a [`Plugin`] is compiled once, checked (its world and interface version
 //!   against its [`Manifest`], its imports against the capabilities granted)
 //!   and linked;
-//! - a [`VideoNode`], [`AudioNode`] or [`Scte35Policy`] runs an instance of it under a memory
+//! - a [`VideoNode`], [`AudioNode`], [`Scte35Policy`] or [`CaptionConverter`] runs an instance of it under a memory
 //!   cap and a CPU deadline per call taken from media time (half a frame by
 //!   default);
 //! - a trap, a timeout, the memory cap or an oversized output is a typed
@@ -34,6 +34,7 @@
 
 mod bindings;
 mod cache;
+mod captions;
 mod error;
 mod host;
 mod manifest;
@@ -44,6 +45,7 @@ mod scte35;
 mod store;
 
 pub use cache::{CacheError, CacheOutcome, CompileCache};
+pub use captions::CaptionConverter;
 pub use error::{NodeError, PluginError};
 pub use host::GuestMetrics;
 pub use manifest::{Capability, Limits, Manifest, World};
@@ -55,6 +57,9 @@ pub use store::{PluginStore, StoreError, StoredPlugin, TrustPolicy, signing_mess
 
 /// The media types of `stagebox:media@0.1.0`, as plugins see them.
 pub mod types {
+    pub use crate::bindings::since_v0_1_0::captions::exports::stagebox::media::captions::{
+        Cea608Channel, Cue, DecodeStats, TextFormat,
+    };
     pub use crate::bindings::since_v0_1_0::scte35::exports::stagebox::media::scte35::{
         DashEvent, Decision, HlsDialect, HlsTag, Outcome, SpliceKind, SplicePoint, StreamContext,
     };

@@ -102,15 +102,23 @@ fn guest_error(e: types::Error) -> NodeError {
 }
 
 impl<B> Runner<B> {
+    /// A runner of `plugin`, which must implement `world`.
     pub(crate) fn new(
         plugin: Arc<Plugin>,
+        world: World,
         name: &str,
         config: &str,
         limits: NodeLimits,
         instantiate: InstantiateFn<B>,
         init: InitFn<B>,
-    ) -> Runner<B> {
-        Runner {
+    ) -> Result<Runner<B>, NodeError> {
+        if plugin.manifest().world != world {
+            return Err(NodeError::Guest {
+                code: "unsupported",
+                message: format!("{} is not a {} plugin", plugin.manifest().name, world.name()),
+            });
+        }
+        Ok(Runner {
             plugin,
             name: name.into(),
             config: config.to_owned(),
@@ -121,7 +129,7 @@ impl<B> Runner<B> {
             stats: NodeStats::default(),
             instantiate,
             init,
-        }
+        })
     }
 
     /// Classifies a failed call from the state its store was left in, and
@@ -227,20 +235,15 @@ impl VideoNode {
     /// Makes a node of `plugin` named `name` with its JSON `config`. The
     /// instance is made and initialised on the first call.
     pub fn new(plugin: Arc<Plugin>, name: &str, config: &str, limits: NodeLimits) -> Result<VideoNode, NodeError> {
-        if plugin.manifest().world != World::VideoNode {
-            return Err(NodeError::Guest {
-                code: "unsupported",
-                message: format!("{} is not a video-node plugin", plugin.manifest().name),
-            });
-        }
         let runner = Runner::new(
             plugin,
+            World::VideoNode,
             name,
             config,
             limits,
             |p, s| video::VideoNodePre::new(p.pre.clone())?.instantiate(s),
             |b, s, c| b.stagebox_media_video_processor().call_init(s, c),
-        );
+        )?;
         Ok(VideoNode { runner })
     }
 
@@ -282,20 +285,15 @@ pub struct AudioNode {
 impl AudioNode {
     /// Makes a node of `plugin` named `name` with its JSON `config`.
     pub fn new(plugin: Arc<Plugin>, name: &str, config: &str, limits: NodeLimits) -> Result<AudioNode, NodeError> {
-        if plugin.manifest().world != World::AudioNode {
-            return Err(NodeError::Guest {
-                code: "unsupported",
-                message: format!("{} is not an audio-node plugin", plugin.manifest().name),
-            });
-        }
         let runner = Runner::new(
             plugin,
+            World::AudioNode,
             name,
             config,
             limits,
             |p, s| audio::AudioNodePre::new(p.pre.clone())?.instantiate(s),
             |b, s, c| b.stagebox_media_audio_processor().call_init(s, c),
-        );
+        )?;
         Ok(AudioNode { runner })
     }
 

@@ -18,20 +18,15 @@ pub struct Scte35Policy {
 impl Scte35Policy {
     /// Runs `plugin` as the policy `name` with its JSON `config`.
     pub fn new(plugin: Arc<Plugin>, name: &str, config: &str, limits: NodeLimits) -> Result<Scte35Policy, NodeError> {
-        if plugin.manifest().world != World::Scte35Policy {
-            return Err(NodeError::Guest {
-                code: "unsupported",
-                message: format!("{} is not an scte35-policy plugin", plugin.manifest().name),
-            });
-        }
         let runner = Runner::new(
             plugin,
+            World::Scte35Policy,
             name,
             config,
             limits,
             |p, s| bindings::Scte35PolicyPre::new(p.pre.clone())?.instantiate(s),
             |b, s, c| b.stagebox_media_scte35().call_init(s, c),
-        );
+        )?;
         Ok(Scte35Policy { runner })
     }
 

@@ -9,6 +9,7 @@
 //! per character.
 
 use super::Cue;
+use super::grid::{self, Cell, Colour, CueTracker, PLAIN, Rendered, Style};
 use cea608_types::tables::{Channel, Color};
 use cea608_types::{Cea608, Cea608State, Mode};
 use serde::{Deserialize, Serialize};
@@ -61,21 +62,6 @@ pub struct DecodeStats {
     pub pairs: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Style {
-    italic: bool,
-    underline: bool,
-    color: Color,
-}
-
-const PLAIN: Style = Style { italic: false, underline: false, color: Color::White };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Cell {
-    ch: char,
-    style: Style,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Memory([[Option<Cell>; COLUMNS]; ROWS]);
 
@@ -96,78 +82,21 @@ impl Memory {
 
     /// The text as a cue would carry it, with the first row and column used.
     fn render(&self) -> Rendered {
-        let mut lines = Vec::new();
-        let (mut first_row, mut first_col, mut styled) = (None, None::<usize>, false);
-        for (r, row) in self.0.iter().enumerate() {
-            let Some(start) = row.iter().position(Option::is_some) else { continue };
-            let end = row.iter().rposition(Option::is_some).map_or(start, |e| e + 1);
-            let mut line = String::new();
-            let mut open = PLAIN;
-            for cell in &row[start..end] {
-                let cell = cell.unwrap_or(Cell { ch: ' ', style: open });
-                if cell.style != open {
-                    close_tags(&mut line, open);
-                    open_tags(&mut line, cell.style);
-                    open = cell.style;
-                }
-                line.push(cell.ch);
-            }
-            close_tags(&mut line, open);
-            let trimmed = line.trim_end().to_string();
-            if trimmed.trim().is_empty() {
-                continue;
-            }
-            styled |= trimmed.contains('<');
-            first_row.get_or_insert(r as u8);
-            first_col = Some(first_col.map_or(start, |c| c.min(start)));
-            lines.push(trimmed);
-        }
-        Rendered { text: lines.join("\n"), line: first_row, column: first_col.map(|c| c as u8), styled }
+        grid::render(self.0.iter().map(|r| &r[..]), (0, 0))
     }
 }
 
-fn colour_name(c: Color) -> &'static str {
+/// The caption colour of a 608 colour.
+fn colour(c: Color) -> Colour {
     match c {
-        Color::White => "white",
-        Color::Green => "green",
-        Color::Blue => "blue",
-        Color::Cyan => "cyan",
-        Color::Red => "red",
-        Color::Yellow => "yellow",
-        Color::Magenta => "magenta",
+        Color::White => Colour::White,
+        Color::Green => Colour::Green,
+        Color::Blue => Colour::Blue,
+        Color::Cyan => Colour::Cyan,
+        Color::Red => Colour::Red,
+        Color::Yellow => Colour::Yellow,
+        Color::Magenta => Colour::Magenta,
     }
-}
-
-fn open_tags(line: &mut String, s: Style) {
-    if s.color != Color::White {
-        line.push_str(&format!("<c.{}>", colour_name(s.color)));
-    }
-    if s.italic {
-        line.push_str("<i>");
-    }
-    if s.underline {
-        line.push_str("<u>");
-    }
-}
-
-fn close_tags(line: &mut String, s: Style) {
-    if s.underline {
-        line.push_str("</u>");
-    }
-    if s.italic {
-        line.push_str("</i>");
-    }
-    if s.color != Color::White {
-        line.push_str("</c>");
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-struct Rendered {
-    text: String,
-    line: Option<u8>,
-    column: Option<u8>,
-    styled: bool,
 }
 
 /// One data channel's display.
@@ -178,8 +107,8 @@ struct Display {
     row: usize,
     col: usize,
     style: Style,
-    /// The cue being shown: its start and what it shows.
-    current: Option<(u64, Rendered)>,
+    /// The cues the display makes.
+    cues: CueTracker,
     /// The displayed memory changed since the last `sync`.
     changed: bool,
 }
@@ -193,7 +122,7 @@ impl Display {
             row: ROWS - 1,
             col: 0,
             style: PLAIN,
-            current: None,
+            cues: CueTracker::default(),
             changed: false,
         }
     }
@@ -309,14 +238,14 @@ impl Display {
                 }
                 self.row = row;
                 self.col = usize::from(pac.column()).min(COLUMNS - 1);
-                self.style = Style { italic: pac.italics(), underline: pac.underline(), color: pac.color() };
+                self.style = Style { italic: pac.italics(), underline: pac.underline(), color: colour(pac.color()) };
             }
             Cea608::MidRowChange(_, mid) => {
                 // A mid-row code is a spacing attribute: it shows as a space.
                 self.style = Style {
                     italic: mid.italics(),
                     underline: mid.underline(),
-                    color: mid.color().unwrap_or(self.style.color),
+                    color: mid.color().map_or(self.style.color, colour),
                 };
                 let style = self.style;
                 self.style = PLAIN;
@@ -341,34 +270,13 @@ impl Display {
         if !std::mem::take(&mut self.changed) {
             return;
         }
-        let now = self.shown.render();
         let grows = self.mode.is_some_and(|m| m != Mode::PopOn);
-        match &mut self.current {
-            Some((_, shown)) if *shown == now => {}
-            Some((_, shown)) if grows && !shown.text.is_empty() && now.text.starts_with(&shown.text) => *shown = now,
-            _ => {
-                if let Some((start, shown)) = self.current.take()
-                    && !shown.text.is_empty()
-                {
-                    out.push(cue(start, pts, shown));
-                }
-                self.current = Some((pts, now));
-            }
-        }
+        self.cues.update(self.shown.render(), grows, pts, out);
     }
 
     fn flush(&mut self, pts: u64, out: &mut Vec<Cue>) {
-        if let Some((start, shown)) = self.current.take()
-            && !shown.text.is_empty()
-        {
-            out.push(cue(start, pts.max(start), shown));
-        }
-        self.current = Some((pts, self.shown.render()));
+        self.cues.flush(self.shown.render(), pts, out);
     }
-}
-
-fn cue(start: u64, end: u64, r: Rendered) -> Cue {
-    Cue { start, end, text: r.text, line: r.line, column: r.column, styled: r.styled }
 }
 
 /// What one field's byte stream is doing, beyond what `cea608-types` tracks.

@@ -24,4 +24,10 @@ pub enum CaptionError {
     /// A frame rate that cannot be used.
     #[error("frame rate {0} mHz is not usable (must be between 1 and 120 fps)")]
     FrameRate(u32),
+    /// A transport stream that holds no captions we can read.
+    #[error("transport stream: {0}")]
+    Transport(String),
+    /// A caption source name that is not `cc1`–`cc4` or `service1`–`service63`.
+    #[error("caption source {0:?}: use cc1 to cc4 (CEA-608) or service1 to service63 (CEA-708)")]
+    Source(String),
 }

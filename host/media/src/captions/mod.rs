@@ -6,12 +6,20 @@
 //!   paint-on; preamble address, mid-row and tab offset codes; the standard,
 //!   special and extended character sets; CC1–CC4 on both fields; XDS
 //!   skipped; parity checked, with bad pairs counted and dropped.
+//! - [`Cea708Decoder`] does the same for a CEA-708 service: DTVCC packets,
+//!   service blocks, the eight windows, pen attributes and text.
+//! - [`CcDecoder`] decodes whichever [`CaptionSource`] is chosen (`cc1`–`cc4`
+//!   or `service1`–`service63`).
 //! - [`encode_cea608`] turns cues back into 608 byte pairs (pop-on), one
 //!   pair per frame.
+//! - [`extract_from_ts`] takes the captions of a transport stream's H.264
+//!   video (A/53 cc_data in SEI, see [`sei`]) and decodes them.
 //! - [`read`] and [`write`] convert between cues and SCC, WebVTT and SRT.
 //!
-//! Character tables come from the `cea608-types` crate (ANSI/CTA-608-E);
-//! the display model (memories, cursor, roll-up window, cue timing) is ours.
+//! Character tables and code parsing come from the `cea608-types` and
+//! `cea708-types` crates (ANSI/CTA-608-E, CTA-708-E); the display models
+//! (608 memories, cursor and roll-up window; 708 windows and pens) and cue
+//! timing are ours.
 //!
 //! ```
 //! use stagebox_media::captions::*;
@@ -25,18 +33,26 @@
 
 mod block;
 mod cea608;
+mod cea708;
 mod encode;
 mod error;
+mod extract;
+mod grid;
 mod scc;
+pub mod sei;
+mod source;
 mod srt;
 mod style;
 mod time;
 mod webvtt;
 
 pub use cea608::{Cea608Decoder, Channel608, DecodeStats};
+pub use cea708::{Cea708Decoder, Cea708Stats};
 pub use encode::encode_cea608;
 pub use error::CaptionError;
+pub use extract::{Extracted, extract_from_ts};
 pub use scc::{SccPair, frame_timecode, read_scc_pairs, scc_cues};
+pub use source::{CaptionSource, CcDecoder, CcStats, ConverterConfig};
 pub use time::FrameRate;
 
 use serde::{Deserialize, Serialize};

@@ -24,7 +24,6 @@
 
 mod bits;
 mod command;
-mod crc;
 mod descriptor;
 mod error;
 pub mod policy;
@@ -32,11 +31,11 @@ mod section;
 mod text;
 mod upid;
 
+pub use crate::crc::crc32_mpeg2;
 pub use command::{
     BreakDuration, ComponentSplice, InsertEvent, ScheduleComponent, ScheduleEvent, SpliceCommand, SpliceInsert,
     SpliceScheduleEvent, SpliceTime,
 };
-pub use crc::crc32_mpeg2;
 pub use descriptor::{
     AudioComponent, CUEI, DeliveryRestrictions, SegmentationComponent, SegmentationDescriptor, SegmentationEvent,
     SpliceDescriptor, SubSegment,

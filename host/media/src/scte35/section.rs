@@ -3,9 +3,9 @@
 use super::Scte35Error;
 use super::bits::{BitReader, BitWriter, check_width};
 use super::command::SpliceCommand;
-use super::crc::crc32_mpeg2;
 use super::descriptor::SpliceDescriptor;
 use super::text::{base64, decode_text, hex, hex_bytes};
+use crate::crc::crc32_mpeg2;
 use serde::{Deserialize, Serialize};
 
 /// The largest section: section_length is 12 bits, after 3 header bytes.

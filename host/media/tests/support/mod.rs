@@ -3,7 +3,10 @@
 
 #![allow(dead_code, clippy::unwrap_used)] // each test uses what it needs
 
-use std::path::PathBuf;
+use stagebox_media::captions::sei::{a53_sei_nal, insert_sei, nal_units};
+use stagebox_media::captions::{Channel608, Cue, FrameRate, encode_cea608};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// A small deterministic generator (xorshift64*), so failures reproduce.
 pub struct Rng(pub u64);
@@ -78,6 +81,131 @@ pub fn programme(rate: u32, channels: usize, seconds: f64) -> Vec<f32> {
         }
     }
     out
+}
+
+const WORDS: &[&str] = &[
+    "the", "news", "at", "ten", "WEATHER", "café", "niño", "¿qué?", "¡sí!", "♪", "½", "über", "Größe", "garçon",
+    "«oui»", "naïve", "São", "Øresund", "©2026", "don’t", "it's", "[MUSIC]", "50°", "£5", "¢", "crème", "brûlée", "—",
+    "años",
+];
+
+/// `count` cues of one to three lines drawing on every 608 character
+/// class, with gaps and back-to-back cues, from 1 s on.
+pub fn generated_cues(count: usize) -> Vec<Cue> {
+    let mut rng = Rng(0x5eed_cafe);
+    let mut t = 1_000_000_000u64;
+    (0..count)
+        .map(|_| {
+            let lines = 1 + rng.below(3) as usize;
+            let text: Vec<String> = (0..lines)
+                .map(|_| {
+                    let mut line = String::new();
+                    loop {
+                        let word = rng.pick(WORDS);
+                        if line.chars().count() + word.chars().count() + 1 > 32 {
+                            break;
+                        }
+                        if !line.is_empty() {
+                            line.push(' ');
+                        }
+                        line.push_str(word);
+                        if rng.below(4) == 0 {
+                            break;
+                        }
+                    }
+                    line
+                })
+                .collect();
+            let start = t;
+            // Long enough for the next cue to load while this one shows:
+            // 608 carries about 60 characters a second.
+            let end = start + 2_500_000_000 + rng.below(2_500) * 1_000_000;
+            // A third of the cues follow the last with no gap.
+            t = end + if rng.below(3) == 0 { 0 } else { 500_000_000 + rng.below(1_500) * 1_000_000 };
+            Cue::new(start, end, text.join("\n"))
+        })
+        .collect()
+}
+
+/// The frame rate of the captioned test video, in mHz.
+pub const RATE_MILLI: u32 = 29_970;
+
+/// Runs ffmpeg in `dir`; fails the test if it fails.
+pub fn ffmpeg(args: &[&str], dir: &Path) {
+    let out = Command::new("ffmpeg")
+        .current_dir(dir)
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .output()
+        .expect("ffmpeg must be installed (cargo xtask setup)");
+    assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Splits an Annex B stream into access units at its AUDs.
+pub fn access_units(stream: &[u8]) -> Vec<Vec<u8>> {
+    let mut units: Vec<Vec<u8>> = Vec::new();
+    for nal in nal_units(stream) {
+        if nal[0] & 0x1f == 9 || units.is_empty() {
+            units.push(Vec::new());
+        }
+        let unit = units.last_mut().unwrap();
+        unit.extend([0, 0, 0, 1]);
+        unit.extend_from_slice(nal);
+    }
+    units
+}
+
+/// A transport stream of `frames` frames of 29.97 fps H.264 whose SEI carry
+/// `cues` as CC1.
+pub fn captioned_ts(dir: &Path, cues: &[Cue], frames: usize) -> Vec<u8> {
+    let seconds = format!("{:.3}", frames as f64 * 1.001 / 30.0);
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=30000/1001",
+            "-t",
+            &seconds,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+        ]
+        .into_iter()
+        .chain(["-bf", "0", "-x264-params", "aud=1", "-f", "h264", "raw.h264"])
+        .collect::<Vec<_>>(),
+        dir,
+    );
+    let units = access_units(&std::fs::read(dir.join("raw.h264")).unwrap());
+    assert_eq!(units.len(), frames, "x264 made one access unit per frame");
+    let rate = FrameRate::from_milli(RATE_MILLI).unwrap();
+    let pairs = encode_cea608(cues, Channel608::Cc1, 0, rate).unwrap();
+    assert!(pairs.len() <= frames, "the video is long enough for the captions");
+    let mut stream = Vec::new();
+    for (i, unit) in units.iter().enumerate() {
+        // One 608 pair per frame on field 1, padding after the last.
+        let pair = pairs.get(i).copied().unwrap_or([0x80, 0x80]);
+        stream.extend(insert_sei(unit, &a53_sei_nal(&[0xfc, pair[0], pair[1]])));
+    }
+    std::fs::write(dir.join("captioned.h264"), stream).unwrap();
+    ffmpeg(
+        &[
+            "-f",
+            "h264",
+            "-framerate",
+            "30000/1001",
+            "-i",
+            "captioned.h264",
+            "-c",
+            "copy",
+            "-f",
+            "mpegts",
+            "captioned.ts",
+        ],
+        dir,
+    );
+    std::fs::read(dir.join("captioned.ts")).unwrap()
 }
 
 pub mod ebu;

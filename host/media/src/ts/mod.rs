@@ -1,0 +1,60 @@
+//! MPEG-2 transport streams (ISO/IEC 13818-1): packets, PSI, PES and
+//! timestamps, and a [`Demuxer`] that follows the PAT and PMTs of a byte
+//! stream and hands out what its elementary streams carry.
+//!
+//! It survives garbage: it resynchronises on 0x47, counts what it drops in
+//! [`TsStats`] and never panics (`cargo xtask fuzz ts_demux`).
+//!
+//! ```
+//! use stagebox_media::ts::{Demuxer, Event};
+//! # let bytes: Vec<u8> = Vec::new();
+//! let mut demux = Demuxer::new();
+//! for event in demux.push(&bytes).into_iter().chain(demux.finish()) {
+//!     if let Event::Pes { pid, pes } = event {
+//!         println!("PID {pid}: {} bytes at PTS {:?}", pes.payload.len(), pes.pts);
+//!     }
+//! }
+//! ```
+
+mod demux;
+mod packet;
+mod pes;
+mod psi;
+
+pub use demux::{Demuxer, Event, TsStats};
+pub use packet::{Adaptation, NULL_PID, PACKET_SIZE, Packet, SYNC_BYTE};
+pub use pes::{MAX_PES, Pes, PesAssembler, Timeline, WRAP};
+pub use psi::{MAX_SECTION, Pat, Pmt, PmtStream, SectionAssembler};
+
+/// stream_type of H.264 video.
+pub const STREAM_TYPE_H264: u8 = 0x1b;
+/// stream_type of SCTE-35 splice information (ANSI/SCTE 35 §8.1).
+pub const STREAM_TYPE_SCTE35: u8 = 0x86;
+
+/// What is wrong with transport stream bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TsError {
+    /// A packet does not start with 0x47.
+    #[error("lost sync: packet does not start with 0x47")]
+    Sync,
+    /// An adaptation field longer than the packet allows.
+    #[error("PID {pid}: adaptation_field_length {len} is too long")]
+    AdaptationLength {
+        /// The packet's PID.
+        pid: u16,
+        /// The length it gave.
+        len: usize,
+    },
+    /// A malformed section.
+    #[error("section: {0}")]
+    Section(&'static str),
+    /// A PSI section whose CRC-32 does not check.
+    #[error("table 0x{table_id:02x}: CRC-32 mismatch")]
+    Crc {
+        /// The section's table_id.
+        table_id: u8,
+    },
+    /// A malformed PES packet.
+    #[error("PES: {0}")]
+    Pes(&'static str),
+}
