@@ -15,6 +15,7 @@ const GUESTS: &[(&str, &str)] = &[
     ("stagebox-guest-scte35", "SCTE35"),
     ("stagebox-guest-loudness", "LOUDNESS"),
     ("stagebox-guest-captions", "CAPTIONS"),
+    ("stagebox-guest-timecode", "TIMECODE"),
 ];
 
 fn main() {

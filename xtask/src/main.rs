@@ -62,6 +62,8 @@ const BENCH_AREAS: &[(&str, &str, &str)] = &[
     ("plugins", "stagebox-plugins", "plugins"),
     ("scte35", "stagebox-plugins", "scte35"),
     ("loudness", "stagebox-plugins", "loudness"),
+    ("captions", "stagebox-plugins", "captions"),
+    ("timecode", "stagebox-plugins", "timecode"),
 ];
 
 fn main() {

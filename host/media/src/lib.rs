@@ -8,6 +8,8 @@
 //!   annotations.
 //! - [`captions`]: CEA-608 decoding and encoding, SCC, WebVTT and SRT.
 //! - [`loudness`]: the EBU R 128 / BS.1770-4 loudness meter.
+//! - [`timecode`]: SMPTE timecode (drop-frame and not) and burning it into
+//!   UYVY, v210 and RGBA frames.
 //! - [`ts`]: MPEG-2 transport streams: packets, PSI, PES, timestamps.
 //! - [`crc`]: the CRC-32 of MPEG-2 sections.
 
@@ -17,4 +19,5 @@ pub mod captions;
 pub mod crc;
 pub mod loudness;
 pub mod scte35;
+pub mod timecode;
 pub mod ts;

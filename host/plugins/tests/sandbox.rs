@@ -227,6 +227,7 @@ fn every_guest_is_used_by_a_test() {
         guests::SCTE35,
         guests::LOUDNESS,
         guests::CAPTIONS,
+        guests::TIMECODE,
     ];
     for (krate, path) in guests::ALL {
         assert!(used.contains(path), "guest {krate} is built but no test uses it");
