@@ -284,7 +284,8 @@ impl Policy {
     fn annotate(&self, section: &SpliceInfoSection, bytes: &[u8], ctx: &StreamContext, out: &mut Outcome) {
         let heartbeat =
             matches!(section.command(), Some(SpliceCommand::SpliceNull | SpliceCommand::BandwidthReservation));
-        if heartbeat && section.descriptors().is_empty() {
+        let nothing_asked = self.config.hls.is_empty() && self.config.dash.is_empty();
+        if nothing_asked || (heartbeat && section.descriptors().is_empty()) {
             return;
         }
         let b64 = base64(bytes);
