@@ -1,0 +1,279 @@
+//! The HTTPS management API (`/api/v1`), its authentication and its audit
+//! log. Errors are `application/problem+json` (RFC 9457).
+
+use crate::auth::{self, LoginLimiter, Role};
+use crate::config::Config;
+use crate::store::{AuditRecord, Store, Token};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// What every handler shares.
+pub struct AppState {
+    /// The state store.
+    pub store: Store,
+    /// The configuration.
+    pub config: Config,
+    /// When the daemon started.
+    pub started: Instant,
+    /// Failed logins.
+    pub limiter: Mutex<LoginLimiter>,
+}
+
+/// The shared state handlers get.
+pub type Shared = Arc<AppState>;
+
+/// Unix time in ms.
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// An error answer: `application/problem+json` with a title and a detail.
+#[derive(Debug)]
+pub struct Problem {
+    status: StatusCode,
+    title: &'static str,
+    detail: String,
+}
+
+impl Problem {
+    fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Problem {
+        Problem { status, title, detail: detail.into() }
+    }
+
+    fn internal(e: impl std::fmt::Display) -> Problem {
+        tracing::error!("internal error: {e}");
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", "the daemon failed; see its log")
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        response
+    }
+}
+
+/// The caller, from a valid bearer token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user's name.
+    pub user: String,
+    /// The user's role.
+    pub role: Role,
+}
+
+impl Caller {
+    /// Refuses callers below `role`.
+    pub fn require(&self, role: Role) -> Result<(), Problem> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                format!("this needs the {role:?} role; {} is {:?}", self.user, self.role).to_lowercase(),
+            ))
+        }
+    }
+}
+
+/// The caller a request's bearer token names, if it is valid.
+fn caller_of(state: &AppState, parts: &Parts) -> Result<Caller, Problem> {
+    let unauthorized = |detail: &str| Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail);
+    let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| unauthorized("no Authorization header"))?;
+    let secret = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| unauthorized("Authorization must be \"Bearer <token>\""))?;
+    let token = state.store.token(&auth::token_hash(secret.trim())).map_err(Problem::internal)?;
+    let token = token.filter(|t| t.expires_ms > now_ms()).ok_or_else(|| unauthorized("unknown or expired token"))?;
+    let user = state.store.user(&token.user).map_err(Problem::internal)?;
+    let user = user.ok_or_else(|| unauthorized("the token's user no longer exists"))?;
+    Ok(Caller { user: token.user, role: user.role })
+}
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Caller, Problem> {
+        caller_of(state, parts)
+    }
+}
+
+/// Who an audit record names, set on a response by a handler that knows
+/// better than the token (login).
+#[derive(Clone)]
+struct AuditWho(String);
+
+/// Records every mutating call (any method but GET, HEAD and OPTIONS) with
+/// who made it, from where, and how it ended.
+async fn audit_layer(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let who = caller_of(&state, &parts).map_or_else(|_| "-".to_owned(), |c| c.user);
+    let from = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(String::new, |c| c.0.ip().to_string());
+    let what = format!("{} {}", parts.method, parts.uri.path());
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let who = response.extensions().get::<AuditWho>().map_or(who, |w| w.0.clone());
+    let record = AuditRecord { at_ms: now_ms(), who, from, what, status: response.status().as_u16() };
+    if let Err(e) = state.store.append_audit(&record) {
+        // An unaudited change must not look like a success.
+        tracing::error!("audit log write failed: {e}");
+        return Problem::internal(e).into_response();
+    }
+    response
+}
+
+/// The API's routes.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/system", get(system))
+        .route("/api/v1/audit", get(audit))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), audit_layer))
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "Not found", format!("no route for {method} {}", uri.path()))
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+/// Reads a JSON body; a bad one is a 400 that names the field.
+fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Problem> {
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body)).map_err(|e| {
+        let path = e.path().to_string();
+        let detail = if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) };
+        Problem::new(StatusCode::BAD_REQUEST, "Bad request body", detail)
+    })
+}
+
+async fn login(State(state): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Bytes) -> Response {
+    let (who, result) = match json_body::<Login>(&body) {
+        Ok(login) => {
+            let result = check_login(&state, &login, &peer.ip().to_string());
+            (login.username, result)
+        }
+        Err(problem) => ("-".to_owned(), Err(problem)),
+    };
+    // Login is audited under the name tried, whatever the outcome.
+    let mut response = result.into_response();
+    response.extensions_mut().insert(AuditWho(who));
+    response
+}
+
+fn check_login(state: &AppState, login: &Login, from: &str) -> Result<Json<serde_json::Value>, Problem> {
+    let name = login.username.as_str();
+    {
+        let mut limiter = state.limiter.lock().unwrap_or_else(PoisonError::into_inner);
+        if !limiter.allowed(name, from, state.config.login_attempts_per_minute, Instant::now()) {
+            return Err(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed logins",
+                "wait a minute and try again",
+            ));
+        }
+        let user = state.store.user(name).map_err(Problem::internal)?;
+        if !user.as_ref().is_some_and(|u| auth::verify_password(&login.password, &u.password_hash)) {
+            limiter.failed(name, from, Instant::now());
+            return Err(Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", "wrong user name or password"));
+        }
+        limiter.succeeded(name, from);
+    }
+    let role = state.store.user(name).map_err(Problem::internal)?.map(|u| u.role);
+    let secret = auth::new_secret("sbx_", 32);
+    let now = now_ms();
+    let token = Token {
+        user: name.to_owned(),
+        label: "login".into(),
+        created_ms: now,
+        expires_ms: now + state.config.session_hours * 3_600_000,
+    };
+    state.store.put_token(&auth::token_hash(&secret), &token).map_err(Problem::internal)?;
+    Ok(Json(json!({ "token": secret, "expires_ms": token.expires_ms, "role": role })))
+}
+
+/// What this box has, detected from the devices and drivers present.
+fn capabilities() -> serde_json::Value {
+    let count = |dir: &str, prefix: &str| {
+        std::fs::read_dir(dir)
+            .map(|d| d.flatten().filter(|e| e.file_name().to_string_lossy().starts_with(prefix)).count())
+            .unwrap_or(0)
+    };
+    json!({
+        "cpus": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "nvidia_gpus": count("/proc/driver/nvidia/gpus", ""),
+        "vulkan_drivers": count("/usr/share/vulkan/icd.d", ""),
+        "rdma_devices": count("/sys/class/infiniband", ""),
+        "ptp_clocks": count("/dev", "ptp"),
+    })
+}
+
+async fn system(State(state): State<Shared>, caller: Caller) -> Result<Json<serde_json::Value>, Problem> {
+    caller.require(Role::Viewer)?;
+    Ok(Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_seconds": state.started.elapsed().as_secs(),
+        "capabilities": capabilities(),
+        "clock": { "source": "system", "locked": false },
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    #[serde(default)]
+    after: u64,
+    #[serde(default = "default_limit")]
+    limit: usize,
+}
+
+fn default_limit() -> usize {
+    100
+}
+
+async fn audit(
+    State(state): State<Shared>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    caller.require(Role::Admin)?;
+    let records = state.store.audit(q.after, q.limit.min(1000)).map_err(Problem::internal)?;
+    let records: Vec<_> = records
+        .into_iter()
+        .map(|(seq, r)| json!({ "seq": seq, "at_ms": r.at_ms, "who": r.who, "from": r.from, "what": r.what, "status": r.status }))
+        .collect();
+    Ok(Json(json!({ "records": records })))
+}

@@ -1,0 +1,87 @@
+//! `stageboxd`: the Stagebox appliance daemon.
+
+#![forbid(unsafe_code)]
+
+use anyhow::Context;
+use clap::Parser;
+use stagebox_daemon::api::{self, AppState};
+use stagebox_daemon::config::{Config, Overrides};
+use stagebox_daemon::{credential_path, first_start, server, store::Store, tls};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The Stagebox appliance daemon.
+#[derive(Parser)]
+#[command(name = "stageboxd", version)]
+struct Flags {
+    /// A TOML configuration file (also STAGEBOX_CONFIG).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where state lives (also STAGEBOX_STATE_DIR; default /var/lib/stagebox).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// The HTTPS API's address (also STAGEBOX_LISTEN; default 0.0.0.0:8443).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+fn main() {
+    let flags = Flags::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("STAGEBOX_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(flags) {
+        tracing::error!("{e:#}");
+        eprintln!("stageboxd: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(flags: Flags) -> anyhow::Result<()> {
+    let overrides = Overrides { config_file: flags.config, state_dir: flags.state_dir, listen: flags.listen };
+    let config = Config::load(&overrides, |name| std::env::var(name).ok())?;
+    let state = config.state_dir.clone();
+    std::fs::create_dir_all(&state).with_context(|| format!("making {}", state.display()))?;
+    let store = Store::open(&state.join("state.redb"))?;
+    if let Some(password) = first_start(&store, &state)? {
+        // Printed once, on the first start only; the file keeps it.
+        println!(
+            "stageboxd: first start: user admin, password {password} (also in {})",
+            credential_path(&state).display()
+        );
+    }
+    let (tls_config, made) = tls::server_config(&state, config.listen)?;
+    if made {
+        tracing::info!("made a self-signed certificate: {}", tls::cert_path(&state).display());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let app_state =
+            Arc::new(AppState { store, config, started: Instant::now(), limiter: Mutex::new(Default::default()) });
+        let app = api::router(app_state);
+        println!("stageboxd: listening on https://{addr}");
+        tracing::info!("serving the API on https://{addr}");
+        server::serve(listener, tls_config, app, shutdown()).await;
+        tracing::info!("stopped");
+        anyhow::Ok(())
+    })
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

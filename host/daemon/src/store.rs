@@ -1,0 +1,179 @@
+//! The embedded state store: users, tokens and the audit log in one redb
+//! file. Every write is a transaction committed with fsync, so committed
+//! state survives `kill -9` and power loss, and a failed request leaves
+//! nothing half-written.
+
+use crate::auth::Role;
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
+const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused (I/O, corruption, a second opener).
+    #[error("state store: {0}")]
+    Db(String),
+    /// A record does not decode.
+    #[error("state store record: {0}")]
+    Record(#[from] serde_json::Error),
+}
+
+fn db_err<E: std::fmt::Display>(e: E) -> StoreError {
+    StoreError::Db(e.to_string())
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// What the user may do.
+    pub role: Role,
+    /// The argon2 hash of the password (PHC string).
+    pub password_hash: String,
+    /// When it was made, Unix ms.
+    pub created_ms: u64,
+}
+
+/// A bearer token, stored by the SHA-256 of its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    /// Whose it is.
+    pub user: String,
+    /// What it is for ("login", or a name given when it was made).
+    pub label: String,
+    /// When it was made, Unix ms.
+    pub created_ms: u64,
+    /// When it stops working, Unix ms.
+    pub expires_ms: u64,
+}
+
+/// One audited call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// When, Unix ms.
+    pub at_ms: u64,
+    /// Who (the user, or the name tried at login, or "-").
+    pub who: String,
+    /// The client's address.
+    pub from: String,
+    /// The method and path.
+    pub what: String,
+    /// The HTTP status of the answer.
+    pub status: u16,
+}
+
+/// The store.
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Opens (or makes) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = Database::create(path).map_err(db_err)?;
+        let txn = db.begin_write().map_err(db_err)?;
+        txn.open_table(USERS).map_err(db_err)?;
+        txn.open_table(TOKENS).map_err(db_err)?;
+        txn.open_table(AUDIT).map_err(db_err)?;
+        txn.commit().map_err(db_err)?;
+        Ok(Store { db })
+    }
+
+    fn get(&self, table: TableDefinition<&str, &[u8]>, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let t = txn.open_table(table).map_err(db_err)?;
+        Ok(t.get(key).map_err(db_err)?.map(|v| v.value().to_vec()))
+    }
+
+    fn put(&self, table: TableDefinition<&str, &[u8]>, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        txn.open_table(table).map_err(db_err)?.insert(key, value).map_err(db_err)?;
+        txn.commit().map_err(db_err)
+    }
+
+    /// A user by name.
+    pub fn user(&self, name: &str) -> Result<Option<User>, StoreError> {
+        self.get(USERS, name)?.map(|v| serde_json::from_slice(&v).map_err(StoreError::from)).transpose()
+    }
+
+    /// Makes or replaces a user.
+    pub fn put_user(&self, name: &str, user: &User) -> Result<(), StoreError> {
+        self.put(USERS, name, &serde_json::to_vec(user)?)
+    }
+
+    /// How many users there are.
+    pub fn user_count(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        txn.open_table(USERS).map_err(db_err)?.len().map_err(db_err)
+    }
+
+    /// A token by the hash of its secret.
+    pub fn token(&self, hash: &str) -> Result<Option<Token>, StoreError> {
+        self.get(TOKENS, hash)?.map(|v| serde_json::from_slice(&v).map_err(StoreError::from)).transpose()
+    }
+
+    /// Stores a token under the hash of its secret.
+    pub fn put_token(&self, hash: &str, token: &Token) -> Result<(), StoreError> {
+        self.put(TOKENS, hash, &serde_json::to_vec(token)?)
+    }
+
+    /// Appends to the audit log; returns the record's sequence number.
+    pub fn append_audit(&self, record: &AuditRecord) -> Result<u64, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let seq = {
+            let mut t = txn.open_table(AUDIT).map_err(db_err)?;
+            let next = t.last().map_err(db_err)?.map_or(1, |(k, _)| k.value() + 1);
+            t.insert(next, serde_json::to_vec(record)?.as_slice()).map_err(db_err)?;
+            next
+        };
+        txn.commit().map_err(db_err)?;
+        Ok(seq)
+    }
+
+    /// Audit records after sequence number `after`, oldest first, at most `limit`.
+    pub fn audit(&self, after: u64, limit: usize) -> Result<Vec<(u64, AuditRecord)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let t = txn.open_table(AUDIT).map_err(db_err)?;
+        let mut out = Vec::new();
+        for entry in t.range(after.saturating_add(1)..).map_err(db_err)?.take(limit) {
+            let (k, v) = entry.map_err(db_err)?;
+            out.push((k.value(), serde_json::from_slice(v.value())?));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn records_round_trip_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        let user = User { role: Role::Operator, password_hash: "x".into(), created_ms: 1 };
+        {
+            let s = Store::open(&path).unwrap();
+            s.put_user("ops", &user).unwrap();
+            let rec = AuditRecord {
+                at_ms: 5,
+                who: "ops".into(),
+                from: "127.0.0.1".into(),
+                what: "POST /x".into(),
+                status: 201,
+            };
+            assert_eq!(s.append_audit(&rec).unwrap(), 1);
+            assert_eq!(s.append_audit(&rec).unwrap(), 2);
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.user("ops").unwrap(), Some(user));
+        assert_eq!(s.user("nobody").unwrap(), None);
+        assert_eq!(s.user_count().unwrap(), 1);
+        assert_eq!(s.audit(1, 10).unwrap().iter().map(|(k, _)| *k).collect::<Vec<_>>(), [2]);
+    }
+}
