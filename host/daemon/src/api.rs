@@ -1,6 +1,7 @@
 //! The HTTPS management API (`/api/v1`), its authentication and its audit
 //! log. Errors are `application/problem+json` (RFC 9457).
 
+use crate::accounts;
 use crate::auth::{self, LoginLimiter, Role};
 use crate::config::Config;
 use crate::store::{AuditRecord, Store, Token};
@@ -46,11 +47,13 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Problem {
+    /// A problem with its status, title and detail.
+    pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Problem {
         Problem { status, title, detail: detail.into() }
     }
 
-    fn internal(e: impl std::fmt::Display) -> Problem {
+    /// A failure of the daemon: logged in full, answered as 500.
+    pub fn internal(e: impl std::fmt::Display) -> Problem {
         tracing::error!("internal error: {e}");
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", "the daemon failed; see its log")
     }
@@ -151,6 +154,11 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/login", post(login))
         .route("/api/v1/system", get(system))
         .route("/api/v1/audit", get(audit))
+        .route("/api/v1/users", get(accounts::list_users).post(accounts::create_user))
+        .route("/api/v1/users/{name}", axum::routing::delete(accounts::delete_user))
+        .route("/api/v1/users/{name}/password", axum::routing::put(accounts::set_password))
+        .route("/api/v1/tokens", get(accounts::list_tokens).post(accounts::create_token))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(accounts::delete_token))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), audit_layer))
         .with_state(state)
@@ -172,7 +180,7 @@ struct Login {
 }
 
 /// Reads a JSON body; a bad one is a 400 that names the field.
-fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Problem> {
+pub fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Problem> {
     serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body)).map_err(|e| {
         let path = e.path().to_string();
         let detail = if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) };

@@ -8,12 +8,14 @@
 
 #![forbid(unsafe_code)]
 
+mod accounts;
 pub mod api;
 pub mod auth;
 pub mod config;
 mod files;
 pub mod server;
 pub mod store;
+pub mod systemd;
 pub mod tls;
 
 use std::path::Path;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Parser;
 use stagebox_daemon::api::{self, AppState};
 use stagebox_daemon::config::{Config, Overrides};
-use stagebox_daemon::{credential_path, first_start, server, store::Store, tls};
+use stagebox_daemon::{credential_path, first_start, server, store::Store, systemd, tls};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -29,10 +29,7 @@ struct Flags {
 
 fn main() {
     let flags = Flags::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("STAGEBOX_LOG").unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     if let Err(e) = run(flags) {
         tracing::error!("{e:#}");
         eprintln!("stageboxd: error: {e:#}");
@@ -66,12 +63,31 @@ fn run(flags: Flags) -> anyhow::Result<()> {
         let app_state =
             Arc::new(AppState { store, config, started: Instant::now(), limiter: Mutex::new(Default::default()) });
         let app = api::router(app_state);
-        println!("stageboxd: listening on https://{addr}");
-        tracing::info!("serving the API on https://{addr}");
+        let url = format!("https://{addr}");
+        println!("stageboxd: listening on {url}");
+        tracing::info!("serving the API on {url}");
+        systemd::ready(&url);
+        systemd::spawn_watchdog();
         server::serve(listener, tls_config, app, shutdown()).await;
+        systemd::stopping();
         tracing::info!("stopped");
         anyhow::Ok(())
     })
+}
+
+/// Logs to journald under systemd (when it connected our stderr to the
+/// journal), to stderr otherwise. `STAGEBOX_LOG` filters (default `info`).
+fn init_logging() {
+    use tracing_subscriber::prelude::*;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STAGEBOX_LOG").unwrap_or_else(|_| "info".into());
+    let journald = std::env::var_os("JOURNAL_STREAM").and_then(|_| tracing_journald::layer().ok());
+    match journald {
+        Some(layer) => tracing_subscriber::registry().with(filter).with(layer).init(),
+        None => tracing_subscriber::registry()
+            .with(filter)
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .init(),
+    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -66,6 +66,17 @@ pub struct AuditRecord {
     pub status: u16,
 }
 
+/// What deleting a user did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// Deleted, with their tokens.
+    Done,
+    /// There was no such user.
+    Missing,
+    /// Refused: the box would have no admin left.
+    LastAdmin,
+}
+
 /// The store.
 pub struct Store {
     db: Database,
@@ -109,6 +120,81 @@ impl Store {
     pub fn user_count(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_read().map_err(db_err)?;
         txn.open_table(USERS).map_err(db_err)?.len().map_err(db_err)
+    }
+
+    /// Every user, by name.
+    pub fn users(&self) -> Result<Vec<(String, User)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let t = txn.open_table(USERS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(db_err)? {
+            let (k, v) = entry.map_err(db_err)?;
+            out.push((k.value().to_owned(), serde_json::from_slice(v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// Makes a user; `Ok(false)` when the name is taken.
+    pub fn create_user(&self, name: &str, user: &User) -> Result<bool, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut t = txn.open_table(USERS).map_err(db_err)?;
+            if t.get(name).map_err(db_err)?.is_some() {
+                return Ok(false);
+            }
+            t.insert(name, serde_json::to_vec(user)?.as_slice()).map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(true)
+    }
+
+    /// Deletes a user and their tokens, unless they are the last admin.
+    pub fn delete_user(&self, name: &str) -> Result<Deleted, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut users = txn.open_table(USERS).map_err(db_err)?;
+            let Some(user) = users.get(name).map_err(db_err)?.map(|v| v.value().to_vec()) else {
+                return Ok(Deleted::Missing);
+            };
+            let user: User = serde_json::from_slice(&user)?;
+            if user.role == Role::Admin {
+                let mut admins = 0;
+                for entry in users.iter().map_err(db_err)? {
+                    let (_, v) = entry.map_err(db_err)?;
+                    admins += usize::from(serde_json::from_slice::<User>(v.value())?.role == Role::Admin);
+                }
+                if admins <= 1 {
+                    return Ok(Deleted::LastAdmin);
+                }
+            }
+            users.remove(name).map_err(db_err)?;
+            let mut tokens = txn.open_table(TOKENS).map_err(db_err)?;
+            tokens
+                .retain(|_, v| serde_json::from_slice::<Token>(v).map_or(true, |t| t.user != name))
+                .map_err(db_err)?;
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(Deleted::Done)
+    }
+
+    /// Every token (hash of its secret, token).
+    pub fn tokens(&self) -> Result<Vec<(String, Token)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let t = txn.open_table(TOKENS).map_err(db_err)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(db_err)? {
+            let (k, v) = entry.map_err(db_err)?;
+            out.push((k.value().to_owned(), serde_json::from_slice(v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// Deletes the token stored under `hash`; whether there was one.
+    pub fn delete_token(&self, hash: &str) -> Result<bool, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let removed = txn.open_table(TOKENS).map_err(db_err)?.remove(hash).map_err(db_err)?.is_some();
+        txn.commit().map_err(db_err)?;
+        Ok(removed)
     }
 
     /// A token by the hash of its secret.
