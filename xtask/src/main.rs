@@ -8,6 +8,8 @@
 //! - `fuzz [target] [seconds]`: run the fuzz targets (all, 60 s each, by
 //!   default); `test` runs each for a few seconds.
 //! - `bench [area]`: run the benchmarks of one area, or of all.
+//! - `schemathesis [examples]`: setup, then a long schemathesis run against
+//!   a real stageboxd (500 generated requests per operation by default).
 
 #![forbid(unsafe_code)]
 
@@ -92,13 +94,35 @@ fn run() -> Result<()> {
             let seconds = args.get(2).map(|s| s.parse()).transpose().context("seconds must be a number")?;
             fuzz(args.get(1).map(String::as_str), seconds.unwrap_or(60))
         }
+        Some("schemathesis") => {
+            // The long API fuzz run; the test command runs a short one.
+            setup()?;
+            let examples = args.get(1).map(String::as_str).unwrap_or("500");
+            examples.parse::<u32>().context("examples must be a number")?;
+            step(&format!("schemathesis against stageboxd, {examples} examples per operation"));
+            sh(cargo()
+                .args([
+                    "test",
+                    "-p",
+                    "stagebox-daemon",
+                    "--test",
+                    "openapi",
+                    "schemathesis_long_run",
+                    "--",
+                    "--ignored",
+                    "--nocapture",
+                ])
+                .env("STAGEBOX_SCHEMATHESIS_EXAMPLES", examples))
+        }
         Some("bench") => {
             // Benchmarks measure references (threefive, ...) in the same run.
             setup()?;
             bench(args.get(1).map(String::as_str))
         }
         _ => {
-            eprintln!("usage: cargo xtask <setup|run|test|fuzz [target] [seconds]|bench [area]>");
+            eprintln!(
+                "usage: cargo xtask <setup|run|test|fuzz [target] [seconds]|bench [area]|schemathesis [examples]>"
+            );
             eprintln!("bench areas: {}", BENCH_AREAS.iter().map(|a| a.0).collect::<Vec<_>>().join(", "));
             bail!("unknown command {:?}", args.first().map(String::as_str).unwrap_or(""));
         }

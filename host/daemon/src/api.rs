@@ -6,6 +6,7 @@ use crate::auth::{self, LoginLimiter, Role};
 use crate::config::Config;
 use crate::store::{AuditRecord, Store, Token};
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::middleware::{self, Next};
@@ -147,6 +148,23 @@ async fn audit_layer(State(state): State<Shared>, request: Request, next: Next) 
     response
 }
 
+/// Every route the router serves, as (method, path template). The OpenAPI
+/// document (`openapi/stageboxd.yaml`) must list exactly these; a test
+/// checks both ways.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("POST", "/api/v1/login"),
+    ("GET", "/api/v1/system"),
+    ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/users"),
+    ("POST", "/api/v1/users"),
+    ("DELETE", "/api/v1/users/{name}"),
+    ("PUT", "/api/v1/users/{name}/password"),
+    ("GET", "/api/v1/tokens"),
+    ("POST", "/api/v1/tokens"),
+    ("DELETE", "/api/v1/tokens/{id}"),
+];
+
 /// The API's routes.
 pub fn router(state: Shared) -> Router {
     Router::new()
@@ -160,12 +178,21 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/tokens", get(accounts::list_tokens).post(accounts::create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(accounts::delete_token))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), audit_layer))
         .with_state(state)
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "Not found", format!("no route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        format!("{method} is not served on {}", uri.path()),
+    )
 }
 
 async fn health() -> Json<serde_json::Value> {
@@ -177,6 +204,15 @@ async fn health() -> Json<serde_json::Value> {
 struct Login {
     username: String,
     password: String,
+}
+
+/// Reads a whole number that JSON may write as `5` or `5.0` (JSON Schema's
+/// `integer` allows both).
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_u64()
+        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64).map(|f| f as u64))
+        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number of at least 0")))
 }
 
 /// Reads a JSON body; a bad one is a 400 that names the field.
@@ -275,10 +311,18 @@ fn default_limit() -> usize {
 async fn audit(
     State(state): State<Shared>,
     caller: Caller,
-    Query(q): Query<AuditQuery>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     caller.require(Role::Admin)?;
-    let records = state.store.audit(q.after, q.limit.min(1000)).map_err(Problem::internal)?;
+    let Query(q) = query.map_err(|e| Problem::new(StatusCode::BAD_REQUEST, "Bad query", e.body_text()))?;
+    // As documented: JSON-safe integers, and pages of at most 1000.
+    if q.after > (1 << 53) - 1 {
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "Bad query", "after: at most 2^53 - 1"));
+    }
+    if q.limit > 1000 {
+        return Err(Problem::new(StatusCode::BAD_REQUEST, "Bad query", "limit: 0 to 1000"));
+    }
+    let records = state.store.audit(q.after, q.limit).map_err(Problem::internal)?;
     let records: Vec<_> = records
         .into_iter()
         .map(|(seq, r)| json!({ "seq": seq, "at_ms": r.at_ms, "who": r.who, "from": r.from, "what": r.what, "status": r.status }))

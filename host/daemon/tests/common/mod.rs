@@ -78,3 +78,29 @@ pub fn client(state: &Path) -> Client {
         .build()
         .unwrap()
 }
+
+/// The repository's root.
+pub fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A tool from the Python that `cargo xtask setup` puts in `target/py`.
+/// Tests fail, rather than skip, without it.
+pub fn py_tool(name: &str) -> std::path::PathBuf {
+    let p = root().join("target/py/bin").join(name);
+    assert!(p.exists(), "{} is missing: run `cargo xtask setup`", p.display());
+    p
+}
+
+/// Logs in as admin with the first-start credential; returns the token.
+pub fn admin_token(c: &Client, url: &str, state: &Path) -> String {
+    let text = std::fs::read_to_string(state.join("admin-credential")).unwrap();
+    let password = text.lines().find_map(|l| l.strip_prefix("password: ")).unwrap();
+    let r = c
+        .post(format!("{url}/api/v1/login"))
+        .json(&serde_json::json!({ "username": "admin", "password": password }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json::<serde_json::Value>().unwrap()["token"].as_str().unwrap().to_owned()
+}
