@@ -30,6 +30,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("ffmpeg", "reference caption decoder in tests"),
     // libfuzzer-sys compiles libFuzzer, which is C++.
     ("g++", "building libFuzzer for the fuzz targets"),
+    // HTTP load for the API benchmark (`cargo xtask bench api`).
+    ("wrk", "HTTP load for the API benchmark"),
 ];
 
 /// cargo-fuzz, pinned.
@@ -66,6 +68,7 @@ const BENCH_AREAS: &[(&str, &str, &str)] = &[
     ("loudness", "stagebox-plugins", "loudness"),
     ("captions", "stagebox-plugins", "captions"),
     ("timecode", "stagebox-plugins", "timecode"),
+    ("api", "stagebox-daemon", "api"),
 ];
 
 fn main() {
