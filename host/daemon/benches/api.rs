@@ -16,8 +16,7 @@ use stagebox_daemon::{auth, first_start, server, tls};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 /// wrk's requests per second and 99th percentile latency (ms).
 fn wrk(url: &str, token: &str) -> (f64, f64) {
@@ -97,8 +96,7 @@ fn main() {
     let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let (tls_config, _) = tls::server_config(&state, listen).unwrap();
     let config = Config { state_dir: state.clone(), listen, ..Config::default() };
-    let app_state =
-        Arc::new(AppState { store, config, started: Instant::now(), limiter: Mutex::new(Default::default()) });
+    let app_state = Arc::new(AppState::new(store, config));
     let router = api::router(app_state);
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();

@@ -4,6 +4,7 @@
 use crate::accounts;
 use crate::auth::{self, LoginLimiter, Role};
 use crate::config::Config;
+use crate::metrics::{self, Counters};
 use crate::store::{AuditRecord, Store, Token};
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -29,6 +30,21 @@ pub struct AppState {
     pub started: Instant,
     /// Failed logins.
     pub limiter: Mutex<LoginLimiter>,
+    /// What `/metrics` reports.
+    pub counters: Counters,
+}
+
+impl AppState {
+    /// The state of a daemon starting now.
+    pub fn new(store: Store, config: Config) -> AppState {
+        AppState {
+            store,
+            config,
+            started: Instant::now(),
+            limiter: Mutex::new(LoginLimiter::default()),
+            counters: Counters::default(),
+        }
+    }
 }
 
 /// The shared state handlers get.
@@ -131,7 +147,9 @@ struct AuditWho(String);
 /// who made it, from where, and how it ended.
 async fn audit_layer(State(state): State<Shared>, request: Request, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(request).await;
+        let response = next.run(request).await;
+        state.counters.response(response.status());
+        return response;
     }
     let (parts, body) = request.into_parts();
     let who = caller_of(&state, &parts).map_or_else(|_| "-".to_owned(), |c| c.user);
@@ -139,6 +157,7 @@ async fn audit_layer(State(state): State<Shared>, request: Request, next: Next) 
     let what = format!("{} {}", parts.method, parts.uri.path());
     let response = next.run(Request::from_parts(parts, body)).await;
     let who = response.extensions().get::<AuditWho>().map_or(who, |w| w.0.clone());
+    state.counters.response(response.status());
     let record = AuditRecord { at_ms: now_ms(), who, from, what, status: response.status().as_u16() };
     if let Err(e) = state.store.append_audit(&record) {
         // An unaudited change must not look like a success.
@@ -163,6 +182,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/tokens"),
     ("POST", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/{id}"),
+    ("GET", "/metrics"),
 ];
 
 /// The API's routes.
@@ -177,6 +197,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/users/{name}/password", axum::routing::put(accounts::set_password))
         .route("/api/v1/tokens", get(accounts::list_tokens).post(accounts::create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(accounts::delete_token))
+        .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), audit_layer))
@@ -243,6 +264,7 @@ fn check_login(state: &AppState, login: &Login, from: &str) -> Result<Json<serde
     {
         let mut limiter = state.limiter.lock().unwrap_or_else(PoisonError::into_inner);
         if !limiter.allowed(name, from, state.config.login_attempts_per_minute, Instant::now()) {
+            state.counters.login_failed();
             return Err(Problem::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many failed logins",
@@ -252,6 +274,7 @@ fn check_login(state: &AppState, login: &Login, from: &str) -> Result<Json<serde
         let user = state.store.user(name).map_err(Problem::internal)?;
         if !user.as_ref().is_some_and(|u| auth::verify_password(&login.password, &u.password_hash)) {
             limiter.failed(name, from, Instant::now());
+            state.counters.login_failed();
             return Err(Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", "wrong user name or password"));
         }
         limiter.succeeded(name, from);

@@ -13,6 +13,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 mod files;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod systemd;

@@ -9,8 +9,7 @@ use stagebox_daemon::config::{Config, Overrides};
 use stagebox_daemon::{credential_path, first_start, server, store::Store, systemd, tls};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
 /// The Stagebox appliance daemon.
 #[derive(Parser)]
@@ -60,8 +59,7 @@ fn run(flags: Flags) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let app_state =
-            Arc::new(AppState { store, config, started: Instant::now(), limiter: Mutex::new(Default::default()) });
+        let app_state = Arc::new(AppState::new(store, config));
         let app = api::router(app_state);
         let url = format!("https://{addr}");
         println!("stageboxd: listening on {url}");

@@ -87,6 +87,7 @@ fn every_route_against_every_role_and_the_audit_log_has_every_change() {
     let routes: Vec<(Method, &str, Option<Value>, &str, u16)> = vec![
         (Method::GET, "/health", None, "anonymous", 200),
         (Method::GET, "/api/v1/system", None, "viewer", 200),
+        (Method::GET, "/metrics", None, "viewer", 200),
         (Method::GET, "/api/v1/audit", None, "admin", 200),
         (Method::GET, "/api/v1/users", None, "admin", 200),
         (
