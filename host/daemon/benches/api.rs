@@ -96,7 +96,7 @@ fn main() {
     let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let (tls_config, _) = tls::server_config(&state, listen).unwrap();
     let config = Config { state_dir: state.clone(), listen, ..Config::default() };
-    let app_state = Arc::new(AppState::new(store, config));
+    let app_state = Arc::new(AppState::new(store, config).unwrap());
     let router = api::router(app_state);
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();

@@ -1,11 +1,11 @@
 //! The HTTPS management API (`/api/v1`), its authentication and its audit
 //! log. Errors are `application/problem+json` (RFC 9457).
 
-use crate::accounts;
 use crate::auth::{self, LoginLimiter, Role};
 use crate::config::Config;
 use crate::metrics::{self, Counters};
 use crate::store::{AuditRecord, Store, Token};
+use crate::{accounts, plugins};
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, Request, State};
@@ -32,18 +32,31 @@ pub struct AppState {
     pub limiter: Mutex<LoginLimiter>,
     /// What `/metrics` reports.
     pub counters: Counters,
+    /// Uploaded plugins.
+    pub plugins: stagebox_plugins::PluginStore,
+    /// The wasmtime runtime that checks (and later runs) plugins.
+    pub runtime: Arc<stagebox_plugins::Runtime>,
 }
 
 impl AppState {
-    /// The state of a daemon starting now.
-    pub fn new(store: Store, config: Config) -> AppState {
-        AppState {
+    /// The state of a daemon starting now, with its plugin store under the
+    /// state folder and the trusted keys from `STATE/trusted-keys/*.pub`.
+    pub fn new(store: Store, config: Config) -> anyhow::Result<AppState> {
+        let trust = stagebox_plugins::TrustPolicy::from_dir(
+            &config.state_dir.join("trusted-keys"),
+            config.allow_unsigned_plugins,
+        )?;
+        let plugins = stagebox_plugins::PluginStore::open(&config.state_dir.join("plugins"), trust)?;
+        let runtime = Arc::new(stagebox_plugins::Runtime::new().map_err(|e| anyhow::anyhow!("plugin runtime: {e:#}"))?);
+        Ok(AppState {
             store,
             config,
             started: Instant::now(),
             limiter: Mutex::new(LoginLimiter::default()),
             counters: Counters::default(),
-        }
+            plugins,
+            runtime,
+        })
     }
 }
 
@@ -183,6 +196,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/tokens"),
     ("DELETE", "/api/v1/tokens/{id}"),
     ("GET", "/metrics"),
+    ("GET", "/api/v1/plugins"),
+    ("POST", "/api/v1/plugins"),
+    ("GET", "/api/v1/plugins/{hash}"),
+    ("DELETE", "/api/v1/plugins/{hash}"),
+    ("POST", "/api/v1/plugins/{hash}/enable"),
+    ("POST", "/api/v1/plugins/{hash}/disable"),
 ];
 
 /// The API's routes.
@@ -198,6 +217,19 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/tokens", get(accounts::list_tokens).post(accounts::create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(accounts::delete_token))
         .route("/metrics", get(metrics::metrics))
+        .route(
+            "/api/v1/plugins",
+            get(plugins::list)
+                .post(plugins::upload)
+                // The handler enforces the configured limit (and refuses
+                // early on Content-Length); this only lifts axum's default.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    state.config.max_upload_bytes.try_into().unwrap_or(usize::MAX),
+                )),
+        )
+        .route("/api/v1/plugins/{hash}", get(plugins::get).delete(plugins::delete))
+        .route("/api/v1/plugins/{hash}/enable", post(plugins::enable))
+        .route("/api/v1/plugins/{hash}/disable", post(plugins::disable))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), audit_layer))

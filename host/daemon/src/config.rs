@@ -18,6 +18,11 @@ pub struct Config {
     pub login_attempts_per_minute: u32,
     /// Lifetime of a token made by logging in, in hours.
     pub session_hours: u64,
+    /// Largest plugin upload accepted, in bytes.
+    pub max_upload_bytes: u64,
+    /// Whether plugins without a signature from a trusted key (a `*.pub`
+    /// file under `STATE/trusted-keys/`) may be uploaded.
+    pub allow_unsigned_plugins: bool,
 }
 
 impl Default for Config {
@@ -27,6 +32,8 @@ impl Default for Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
             login_attempts_per_minute: 5,
             session_hours: 12,
+            max_upload_bytes: 64 << 20,
+            allow_unsigned_plugins: false,
         }
     }
 }

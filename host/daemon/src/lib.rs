@@ -14,6 +14,7 @@ pub mod auth;
 pub mod config;
 mod files;
 pub mod metrics;
+mod plugins;
 pub mod server;
 pub mod store;
 pub mod systemd;

@@ -59,7 +59,7 @@ fn run(flags: Flags) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let app_state = Arc::new(AppState::new(store, config));
+        let app_state = Arc::new(AppState::new(store, config)?);
         let app = api::router(app_state);
         let url = format!("https://{addr}");
         println!("stageboxd: listening on {url}");

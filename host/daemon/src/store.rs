@@ -11,6 +11,8 @@ use std::path::Path;
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
 const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
+/// Plugin hash → enabled (the components themselves live in the plugin store).
+const PLUGINS_ENABLED: TableDefinition<&str, bool> = TableDefinition::new("plugins_enabled");
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +92,7 @@ impl Store {
         txn.open_table(USERS).map_err(db_err)?;
         txn.open_table(TOKENS).map_err(db_err)?;
         txn.open_table(AUDIT).map_err(db_err)?;
+        txn.open_table(PLUGINS_ENABLED).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Store { db })
     }
@@ -195,6 +198,30 @@ impl Store {
         let removed = txn.open_table(TOKENS).map_err(db_err)?.remove(hash).map_err(db_err)?.is_some();
         txn.commit().map_err(db_err)?;
         Ok(removed)
+    }
+
+    /// Whether plugin `hash` is enabled (an unknown one is not).
+    pub fn plugin_enabled(&self, hash: &str) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let t = txn.open_table(PLUGINS_ENABLED).map_err(db_err)?;
+        Ok(t.get(hash).map_err(db_err)?.is_some_and(|v| v.value()))
+    }
+
+    /// Enables or disables plugin `hash`; `None` forgets it.
+    pub fn set_plugin_enabled(&self, hash: &str, enabled: Option<bool>) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        {
+            let mut t = txn.open_table(PLUGINS_ENABLED).map_err(db_err)?;
+            match enabled {
+                Some(on) => {
+                    t.insert(hash, on).map_err(db_err)?;
+                }
+                None => {
+                    t.remove(hash).map_err(db_err)?;
+                }
+            }
+        }
+        txn.commit().map_err(db_err)
     }
 
     /// A token by the hash of its secret.

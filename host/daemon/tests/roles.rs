@@ -102,6 +102,13 @@ fn every_route_against_every_role_and_the_audit_log_has_every_change() {
         (Method::GET, "/api/v1/tokens", None, "viewer", 200),
         (Method::POST, "/api/v1/tokens", Some(json!({ "label": "script" })), "viewer", 201),
         (Method::DELETE, "/api/v1/tokens/0000000000000000", None, "viewer", 404),
+        (Method::GET, "/api/v1/plugins", None, "viewer", 200),
+        // No multipart body: an admin gets the upload's own 400.
+        (Method::POST, "/api/v1/plugins", None, "admin", 400),
+        (Method::GET, "/api/v1/plugins/ab", None, "viewer", 404),
+        (Method::DELETE, "/api/v1/plugins/ab", None, "admin", 404),
+        (Method::POST, "/api/v1/plugins/ab/enable", None, "admin", 404),
+        (Method::POST, "/api/v1/plugins/ab/disable", None, "admin", 404),
     ];
     let rank = |r: &str| ["anonymous", "viewer", "operator", "admin"].iter().position(|x| *x == r).unwrap();
     let mut mutations = Vec::new();

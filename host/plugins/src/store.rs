@@ -73,6 +73,17 @@ pub enum StoreError {
     },
 }
 
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io { path: path.to_owned(), source };
+    let mut f = fs::File::create(path).map_err(io)?;
+    std::io::Write::write_all(&mut f, bytes).map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|source| StoreError::Io { path: dir.to_owned(), source })
+}
+
 /// Which signatures the store accepts.
 #[derive(Debug, Clone, Default)]
 pub struct TrustPolicy {
@@ -171,13 +182,17 @@ impl PluginStore {
         let staging = self.dir.join(format!(".{hash}.tmp"));
         let _ = fs::remove_dir_all(&staging);
         fs::create_dir(&staging).map_err(Self::io(&staging))?;
-        fs::write(staging.join(COMPONENT), wasm).map_err(Self::io(&staging))?;
-        fs::write(staging.join(MANIFEST), manifest_toml).map_err(Self::io(&staging))?;
+        // Written and synced in staging, then renamed into place and the
+        // rename synced: a crash leaves the plugin whole or not at all.
+        write_synced(&staging.join(COMPONENT), wasm)?;
+        write_synced(&staging.join(MANIFEST), manifest_toml.as_bytes())?;
         if let Some(signer) = &signed_by {
-            fs::write(staging.join(SIGNER), signer).map_err(Self::io(&staging))?;
+            write_synced(&staging.join(SIGNER), signer.as_bytes())?;
         }
+        sync_dir(&staging)?;
         let _ = fs::remove_dir_all(&target);
         fs::rename(&staging, &target).map_err(Self::io(&target))?;
+        sync_dir(&self.dir)?;
         Ok(StoredPlugin { hash, manifest, signed_by })
     }
 
