@@ -233,6 +233,7 @@ pub fn router(state: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), audit_layer))
+        .layer(middleware::from_fn(crate::unread::close_if_unread))
         .with_state(state)
 }
 

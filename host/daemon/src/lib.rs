@@ -19,6 +19,7 @@ pub mod server;
 pub mod store;
 pub mod systemd;
 pub mod tls;
+mod unread;
 
 use std::path::Path;
 
