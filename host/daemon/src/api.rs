@@ -204,9 +204,27 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/plugins/{hash}/disable"),
 ];
 
+/// CORS for the configured origins; `None` (no CORS headers at all) when
+/// there are none or none is a valid header value.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> =
+        origins.iter().filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+    )
+}
+
 /// The API's routes.
 pub fn router(state: Shared) -> Router {
-    Router::new()
+    let cors = cors(&state.config.cors_origins);
+    let router = Router::new()
         .route("/health", get(health))
         .route("/api/v1/login", post(login))
         .route("/api/v1/system", get(system))
@@ -234,7 +252,11 @@ pub fn router(state: Shared) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), audit_layer))
         .layer(middleware::from_fn(crate::unread::close_if_unread))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
 }
 
 async fn not_found(method: Method, uri: axum::http::Uri) -> Problem {

@@ -23,6 +23,9 @@ pub struct Config {
     /// Whether plugins without a signature from a trusted key (a `*.pub`
     /// file under `STATE/trusted-keys/`) may be uploaded.
     pub allow_unsigned_plugins: bool,
+    /// Origins (`https://ops.example.com`) whose web pages may call the
+    /// API from a browser. Empty, the default: CORS is off.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -34,6 +37,7 @@ impl Default for Config {
             session_hours: 12,
             max_upload_bytes: 64 << 20,
             allow_unsigned_plugins: false,
+            cors_origins: Vec::new(),
         }
     }
 }
