@@ -147,7 +147,11 @@ impl FromRequestParts<Shared> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Caller, Problem> {
-        caller_of(state, parts)
+        // The audit layer already looked the token up for mutating calls.
+        match parts.extensions.get::<Caller>() {
+            Some(caller) => Ok(caller.clone()),
+            None => caller_of(state, parts),
+        }
     }
 }
 
@@ -164,8 +168,12 @@ async fn audit_layer(State(state): State<Shared>, request: Request, next: Next) 
         state.counters.response(response.status());
         return response;
     }
-    let (parts, body) = request.into_parts();
-    let who = caller_of(&state, &parts).map_or_else(|_| "-".to_owned(), |c| c.user);
+    let (mut parts, body) = request.into_parts();
+    let caller = caller_of(&state, &parts).ok();
+    let who = caller.as_ref().map_or_else(|| "-".to_owned(), |c| c.user.clone());
+    if let Some(caller) = caller {
+        parts.extensions.insert(caller);
+    }
     let from = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or_else(String::new, |c| c.0.ip().to_string());
     let what = format!("{} {}", parts.method, parts.uri.path());
     let response = next.run(Request::from_parts(parts, body)).await;
@@ -316,7 +324,7 @@ async fn login(State(state): State<Shared>, ConnectInfo(peer): ConnectInfo<Socke
 
 fn check_login(state: &AppState, login: &Login, from: &str) -> Result<Json<serde_json::Value>, Problem> {
     let name = login.username.as_str();
-    {
+    let user = {
         let mut limiter = state.limiter.lock().unwrap_or_else(PoisonError::into_inner);
         if !limiter.allowed(name, from, state.config.login_attempts_per_minute, Instant::now()) {
             state.counters.login_failed();
@@ -327,14 +335,15 @@ fn check_login(state: &AppState, login: &Login, from: &str) -> Result<Json<serde
             ));
         }
         let user = state.store.user(name).map_err(Problem::internal)?;
-        if !user.as_ref().is_some_and(|u| auth::verify_password(&login.password, &u.password_hash)) {
+        let Some(user) = user.filter(|u| auth::verify_password(&login.password, &u.password_hash)) else {
             limiter.failed(name, from, Instant::now());
             state.counters.login_failed();
             return Err(Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", "wrong user name or password"));
-        }
+        };
         limiter.succeeded(name, from);
-    }
-    let role = state.store.user(name).map_err(Problem::internal)?.map(|u| u.role);
+        user
+    };
+    let role = user.role;
     let secret = auth::new_secret("sbx_", 32);
     let now = now_ms();
     let token = Token {

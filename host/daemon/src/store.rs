@@ -103,6 +103,21 @@ impl Store {
         Ok(t.get(key).map_err(db_err)?.map(|v| v.value().to_vec()))
     }
 
+    /// Every record of a JSON table, by key.
+    fn all<T: serde::de::DeserializeOwned>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        let t = txn.open_table(table).map_err(db_err)?;
+        let mut out = Vec::new();
+        for entry in t.iter().map_err(db_err)? {
+            let (k, v) = entry.map_err(db_err)?;
+            out.push((k.value().to_owned(), serde_json::from_slice(v.value())?));
+        }
+        Ok(out)
+    }
+
     fn put(&self, table: TableDefinition<&str, &[u8]>, key: &str, value: &[u8]) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(db_err)?;
         txn.open_table(table).map_err(db_err)?.insert(key, value).map_err(db_err)?;
@@ -127,14 +142,7 @@ impl Store {
 
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<(String, User)>, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let t = txn.open_table(USERS).map_err(db_err)?;
-        let mut out = Vec::new();
-        for entry in t.iter().map_err(db_err)? {
-            let (k, v) = entry.map_err(db_err)?;
-            out.push((k.value().to_owned(), serde_json::from_slice(v.value())?));
-        }
-        Ok(out)
+        self.all(USERS)
     }
 
     /// Makes a user; `Ok(false)` when the name is taken.
@@ -182,14 +190,7 @@ impl Store {
 
     /// Every token (hash of its secret, token).
     pub fn tokens(&self) -> Result<Vec<(String, Token)>, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        let t = txn.open_table(TOKENS).map_err(db_err)?;
-        let mut out = Vec::new();
-        for entry in t.iter().map_err(db_err)? {
-            let (k, v) = entry.map_err(db_err)?;
-            out.push((k.value().to_owned(), serde_json::from_slice(v.value())?));
-        }
-        Ok(out)
+        self.all(TOKENS)
     }
 
     /// Deletes the token stored under `hash`; whether there was one.
