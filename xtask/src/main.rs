@@ -320,28 +320,79 @@ fn bench(area: Option<&str>) -> Result<()> {
 /// written into a flow by one process and read by another, which prints
 /// each grain's latency. Ctrl-C stops both.
 fn demo(root: &Path) -> Result<()> {
-    step("build");
-    sh(cargo().args(["build", "--release", "-p", "stagebox-flow", "--bins"]))?;
+    step("build (release)");
+    sh(cargo().args(["build", "--release", "-p", "stagebox-daemon", "-p", "stagebox-flow", "--bins"]))?;
     let bin = root.join("target/release");
+    let bundled = root.join("target/demo/bundled-plugins");
+    sh(cargo()
+        .args(["run", "--quiet", "--release", "-p", "stagebox-guest-artifacts", "--bin", "install-bundled", "--"])
+        .arg(&bundled))?;
     let domain = if Path::new("/dev/shm").is_dir() {
         PathBuf::from("/dev/shm/stagebox/demo")
     } else {
         std::env::temp_dir().join("stagebox/demo")
     };
-    let id = "5b1d7e2a-0c3f-4e7b-9a61-3f2d8c4b1e90";
-    step(&format!("demo: flow {id} in {}", domain.display()));
-    let mut writer = Command::new(bin.join("flow-write"))
-        .args(["--domain"])
-        .arg(&domain)
-        .args(["--id", id, "--label", "Demo bars 1080p50"])
+    let state = root.join("target/demo/state");
+    step(&format!("stageboxd: state {}, flows {}", state.display(), domain.display()));
+    // Embedded defaults otherwise: self-signed TLS on 0.0.0.0:8443, the
+    // redb store, the demo pipelines on a fresh state folder.
+    let mut daemon = Command::new(bin.join("stageboxd"))
+        .arg("--state-dir")
+        .arg(&state)
+        .env("STAGEBOX_FLOW_DOMAIN", &domain)
+        .env("STAGEBOX_BUNDLED_PLUGINS", &bundled)
+        .stdout(Stdio::piped())
         .spawn()
-        .context("starting flow-write")?;
-    let read = Command::new(bin.join("flow-read")).args(["--domain"]).arg(&domain).args(["--id", id]).status();
-    let _ = writer.kill();
-    let _ = writer.wait();
-    let status = read.context("starting flow-read")?;
-    if !status.success() {
-        bail!("flow-read failed with {status}");
+        .context("starting stageboxd")?;
+    let result = demo_tour(&mut daemon, &bin, &domain, &state);
+    if result.is_err() {
+        let _ = daemon.kill();
     }
+    result?;
+    // Until Ctrl-C (which reaches the daemon too) or the daemon stops.
+    let status = daemon.wait()?;
+    if !status.success() {
+        bail!("stageboxd stopped with {status}");
+    }
+    Ok(())
+}
+
+/// Waits for the daemon to listen, reads the demo flow from this process,
+/// and says where to look next.
+fn demo_tour(daemon: &mut std::process::Child, bin: &Path, domain: &Path, state: &Path) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    let stdout = daemon.stdout.take().context("stageboxd's stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().context("stageboxd stopped before it listened")??;
+        println!("{line}");
+        if let Some(url) = line.strip_prefix("stageboxd: listening on ") {
+            break url.replace("0.0.0.0", "localhost");
+        }
+    };
+    // The rest of its output, as it comes.
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(|l| println!("{l}")));
+    step("flow-read: the demo-timecode pipeline's output, from another process");
+    sh(Command::new(bin.join("flow-read")).arg("--domain").arg(domain).args([
+        "--id",
+        "demo-timecode/timecode",
+        "--count",
+        "25",
+        "--timeout-ms",
+        "10000",
+    ]))?;
+    let cert = state.join("tls/cert.pem");
+    let credential = state.join("admin-credential");
+    step("running; Ctrl-C stops");
+    println!(
+        "  API:     {url}/api/v1 (certificate {cert})\n  \
+         login:   user admin, password in {credential}\n  \
+         events:  curl -sN --cacert {cert} -H \"Authorization: Bearer $TOKEN\" {url}/api/v1/events\n  \
+         flows:   {flow_read} --domain {domain} --id demo-timecode/timecode",
+        cert = cert.display(),
+        credential = credential.display(),
+        flow_read = bin.join("flow-read").display(),
+        domain = domain.display(),
+    );
     Ok(())
 }

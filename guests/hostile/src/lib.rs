@@ -10,21 +10,48 @@
 //! | 3 | trap (panic) |
 //! | 4 | return 64 copies of the frame |
 //! | 5 | return an expected error |
+//!
+//! The configuration can instead make every instance fail on its own
+//! schedule, for the daemon's pipeline tests: `{"trap_every": 10}` traps
+//! on every 10th call of an instance, `{"spin_every": 5}` spins on every
+//! 5th (a fresh instance counts from zero).
 
 use stagebox_sdk::video::*;
 
 struct Hostile {
     calls: u64,
+    trap_every: u64,
+    spin_every: u64,
+}
+
+/// The whole number after `"key":` in a flat JSON object, if any.
+fn number(config: &str, key: &str) -> Option<u64> {
+    let at = config.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = config[at..].trim_start().strip_prefix(':')?.trim_start();
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 impl VideoNode for Hostile {
-    fn new(_config: &str) -> Result<Self, Error> {
-        Ok(Hostile { calls: 0 })
+    fn new(config: &str) -> Result<Self, Error> {
+        Ok(Hostile {
+            calls: 0,
+            trap_every: number(config, "trap_every").unwrap_or(0),
+            spin_every: number(config, "spin_every").unwrap_or(0),
+        })
     }
 
     fn process(&mut self, frame: VideoFrame) -> Result<Vec<VideoFrame>, Error> {
         self.calls += 1;
-        match frame.data.first().copied().unwrap_or(0) {
+        let due = |every: u64| every > 0 && self.calls.is_multiple_of(every);
+        let behaviour = if due(self.trap_every) {
+            3
+        } else if due(self.spin_every) {
+            1
+        } else {
+            frame.data.first().copied().unwrap_or(0)
+        };
+        match behaviour {
             1 => {
                 let mut x = self.calls;
                 loop {

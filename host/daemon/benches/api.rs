@@ -4,7 +4,12 @@
 //!   connections, 2 threads, 5 s), over TLS and, for the cost of TLS, the
 //!   same router over plain HTTP in the same process;
 //! - the resident memory of an idle `stageboxd`, against an idle
-//!   `python3 -m http.server` measured in the same run.
+//!   `python3 -m http.server` measured in the same run;
+//! - its resident memory with 10 pipelines running (the two demo pipelines
+//!   five times over: 720p25 colour bars through the timecode plugin, and
+//!   SCTE-35 cues through the policy plugin), against the bytes of the
+//!   flow rings they write (shared memory, counted in RSS as it is
+//!   touched), and its private memory against the idle daemon's.
 
 #![allow(clippy::unwrap_used, missing_docs)] // a benchmark fails by panicking
 
@@ -42,10 +47,15 @@ fn wrk(url: &str, token: &str) -> (f64, f64) {
 
 /// VmRSS of a process, MiB.
 fn rss_mib(pid: u32) -> f64 {
+    rss_field_mib(pid, "VmRSS:")
+}
+
+/// A kB field of `/proc/PID/status` (`VmRSS:`, `RssAnon:`), in MiB.
+fn rss_field_mib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let kb: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .unwrap()
         .trim()
         .trim_end_matches("kB")
@@ -94,9 +104,16 @@ fn main() {
     let token = Token { user: "admin".into(), label: "bench".into(), created_ms: now, expires_ms: now + 3_600_000 };
     store.put_token(&auth::token_hash(&secret), &token).unwrap();
     let listen: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let (tls_config, _) = tls::server_config(&state, listen).unwrap();
-    let config = Config { state_dir: state.clone(), listen, ..Config::default() };
-    let app_state = Arc::new(AppState::new(store, config).unwrap());
+    let (tls_config, certificates, _) = tls::server_config(&state, listen).unwrap();
+    let flows = tempfile::tempdir_in("/dev/shm").unwrap();
+    let config = Config {
+        state_dir: state.clone(),
+        listen,
+        flow_domain: flows.path().to_owned(),
+        demo_pipelines: false,
+        ..Config::default()
+    };
+    let app_state = Arc::new(AppState::new(store, config, certificates).unwrap());
     let router = api::router(app_state);
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -117,18 +134,70 @@ fn main() {
 
     // Idle memory: the real daemon, and a minimal Python HTTP server.
     let daemon_state = tempfile::tempdir().unwrap();
-    let mut daemon = started(
+    let bundled = daemon_state.path().join("bundled");
+    stagebox_guest_artifacts::install_bundled(&bundled).unwrap();
+    let (mut daemon, url) = started_daemon(
         Command::new(env!("CARGO_BIN_EXE_stageboxd"))
             .args(["--listen", "127.0.0.1:0", "--state-dir"])
-            .arg(daemon_state.path())
-            .env("STAGEBOX_LOG", "warn"),
-        "listening on",
+            .arg(daemon_state.path().join("state"))
+            .env("STAGEBOX_LOG", "warn")
+            .env("STAGEBOX_FLOW_DOMAIN", flows.path())
+            .env("STAGEBOX_BUNDLED_PLUGINS", &bundled)
+            .env("STAGEBOX_DEMO_PIPELINES", "false"),
     );
     let mut python =
         started(Command::new("python3").args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1"]), "Serving HTTP");
-    report("daemon_idle_rss", rss_mib(daemon.id()), "MiB", "python_http_server", rss_mib(python.id()));
-    let _ = daemon.kill();
+    let idle = rss_mib(daemon.id());
+    let idle_anon = rss_field_mib(daemon.id(), "RssAnon:");
+    report("daemon_idle_rss", idle, "MiB", "python_http_server", rss_mib(python.id()));
     let _ = python.kill();
-    let _ = daemon.wait();
     let _ = python.wait();
+
+    // Ten pipelines.
+    let state = daemon_state.path().join("state");
+    let pem = std::fs::read(state.join("tls/cert.pem")).unwrap();
+    let c = reqwest::blocking::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .build()
+        .unwrap();
+    let credential = std::fs::read_to_string(state.join("admin-credential")).unwrap();
+    let password = credential.lines().find_map(|l| l.strip_prefix("password: ")).unwrap();
+    let login: serde_json::Value = c
+        .post(format!("{url}/api/v1/login"))
+        .json(&serde_json::json!({ "username": "admin", "password": password }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    for i in 0..5 {
+        for mut spec in stagebox_daemon::pipelines::demo_specs() {
+            spec.name = format!("{}-{i}", spec.name);
+            let name = spec.name.clone();
+            let r = c.post(format!("{url}/api/v1/pipelines")).bearer_auth(token).json(&spec).send().unwrap();
+            assert_eq!(r.status(), 201);
+            let r = c.post(format!("{url}/api/v1/pipelines/{name}/start")).bearer_auth(token).send().unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    }
+    // Long enough for every ring to have been written all round.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let rings = stagebox_flow::Domain::open(flows.path()).unwrap().usage_bytes().unwrap() as f64 / (1 << 20) as f64;
+    report("daemon_rss_10_pipelines", rss_mib(daemon.id()), "MiB", "flow_rings", rings);
+    report("daemon_private_rss_10_pipelines", rss_field_mib(daemon.id(), "RssAnon:"), "MiB", "idle", idle_anon);
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}
+
+/// Starts stageboxd and returns it with its URL.
+fn started_daemon(cmd: &mut Command) -> (std::process::Child, String) {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Bounded by the daemon: it prints this line or exits.
+    let url = lines
+        .find_map(|l| l.ok()?.strip_prefix("stageboxd: listening on ").map(str::to_owned))
+        .expect("stageboxd did not start");
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, url)
 }

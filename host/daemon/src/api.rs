@@ -2,10 +2,13 @@
 //! log. Errors are `application/problem+json` (RFC 9457).
 
 use crate::auth::{self, LoginLimiter, Role};
+use crate::catalog::Catalog;
 use crate::config::Config;
+use crate::events::Events;
 use crate::metrics::{self, Counters};
+use crate::pipeline::Engine;
 use crate::store::{AuditRecord, Store, Token};
-use crate::{accounts, plugins};
+use crate::{accounts, events, flows, pipelines, plugins};
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, Request, State};
@@ -23,7 +26,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// What every handler shares.
 pub struct AppState {
     /// The state store.
-    pub store: Store,
+    pub store: Arc<Store>,
     /// The configuration.
     pub config: Config,
     /// When the daemon started.
@@ -33,21 +36,38 @@ pub struct AppState {
     /// What `/metrics` reports.
     pub counters: Counters,
     /// Uploaded plugins.
-    pub plugins: stagebox_plugins::PluginStore,
-    /// The wasmtime runtime that checks (and later runs) plugins.
+    pub plugins: Arc<stagebox_plugins::PluginStore>,
+    /// The wasmtime runtime that checks and runs plugins.
     pub runtime: Arc<stagebox_plugins::Runtime>,
+    /// The live pipelines.
+    pub engine: Engine,
+    /// Held while a pipeline is changed, so the store and the running
+    /// pipelines change in the same order.
+    pub pipelines_changing: tokio::sync::Mutex<()>,
+    /// The certificate the HTTPS server presents.
+    pub certificates: Arc<crate::tls::Certificates>,
 }
 
 impl AppState {
     /// The state of a daemon starting now, with its plugin store under the
-    /// state folder and the trusted keys from `STATE/trusted-keys/*.pub`.
-    pub fn new(store: Store, config: Config) -> anyhow::Result<AppState> {
+    /// state folder, the trusted keys from `STATE/trusted-keys/*.pub`, the
+    /// bundled plugins and the flow domain the configuration names.
+    pub fn new(store: Store, config: Config, certificates: Arc<crate::tls::Certificates>) -> anyhow::Result<AppState> {
         let trust = stagebox_plugins::TrustPolicy::from_dir(
             &config.state_dir.join("trusted-keys"),
             config.allow_unsigned_plugins,
         )?;
-        let plugins = stagebox_plugins::PluginStore::open(&config.state_dir.join("plugins"), trust)?;
+        let plugins = Arc::new(stagebox_plugins::PluginStore::open(&config.state_dir.join("plugins"), trust)?);
         let runtime = Arc::new(stagebox_plugins::Runtime::new().map_err(|e| anyhow::anyhow!("plugin runtime: {e:#}"))?);
+        let store = Arc::new(store);
+        let options = stagebox_flow::DomainOptions {
+            quota_bytes: Some(config.flow_quota_mib.saturating_mul(1 << 20)),
+            ..stagebox_flow::DomainOptions::default()
+        };
+        let domain = stagebox_flow::Domain::with_options(&config.flow_domain, options)
+            .map_err(|e| anyhow::anyhow!("flow domain {}: {e}", config.flow_domain.display()))?;
+        let catalog = Catalog::new(&config.bundled_plugins, runtime.clone(), plugins.clone());
+        let engine = Engine::new(domain, catalog, store.clone(), Events::default());
         Ok(AppState {
             store,
             config,
@@ -56,6 +76,9 @@ impl AppState {
             counters: Counters::default(),
             plugins,
             runtime,
+            engine,
+            pipelines_changing: tokio::sync::Mutex::new(()),
+            certificates,
         })
     }
 }
@@ -195,6 +218,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/health"),
     ("POST", "/api/v1/login"),
     ("GET", "/api/v1/system"),
+    ("PUT", "/api/v1/system/tls"),
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/users"),
     ("POST", "/api/v1/users"),
@@ -210,6 +234,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/plugins/{hash}"),
     ("POST", "/api/v1/plugins/{hash}/enable"),
     ("POST", "/api/v1/plugins/{hash}/disable"),
+    ("GET", "/api/v1/flows"),
+    ("GET", "/api/v1/pipelines"),
+    ("POST", "/api/v1/pipelines"),
+    ("GET", "/api/v1/pipelines/{name}"),
+    ("PUT", "/api/v1/pipelines/{name}"),
+    ("DELETE", "/api/v1/pipelines/{name}"),
+    ("POST", "/api/v1/pipelines/{name}/start"),
+    ("POST", "/api/v1/pipelines/{name}/stop"),
+    ("GET", "/api/v1/events"),
 ];
 
 /// CORS for the configured origins; `None` (no CORS headers at all) when
@@ -236,6 +269,7 @@ pub fn router(state: Shared) -> Router {
         .route("/health", get(health))
         .route("/api/v1/login", post(login))
         .route("/api/v1/system", get(system))
+        .route("/api/v1/system/tls", axum::routing::put(crate::certificate::install))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/users", get(accounts::list_users).post(accounts::create_user))
         .route("/api/v1/users/{name}", axum::routing::delete(accounts::delete_user))
@@ -256,6 +290,12 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/plugins/{hash}", get(plugins::get).delete(plugins::delete))
         .route("/api/v1/plugins/{hash}/enable", post(plugins::enable))
         .route("/api/v1/plugins/{hash}/disable", post(plugins::disable))
+        .route("/api/v1/flows", get(flows::list))
+        .route("/api/v1/pipelines", get(pipelines::list).post(pipelines::create))
+        .route("/api/v1/pipelines/{name}", get(pipelines::get).put(pipelines::update).delete(pipelines::delete))
+        .route("/api/v1/pipelines/{name}/start", post(pipelines::start))
+        .route("/api/v1/pipelines/{name}/stop", post(pipelines::stop))
+        .route("/api/v1/events", get(events::stream))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), audit_layer))
@@ -379,6 +419,7 @@ async fn system(State(state): State<Shared>, caller: Caller) -> Result<Json<serd
         "uptime_seconds": state.started.elapsed().as_secs(),
         "capabilities": capabilities(),
         "clock": { "source": "system", "locked": false },
+        "tls": { "sha256": state.certificates.fingerprint() },
     })))
 }
 

@@ -26,6 +26,16 @@ pub struct Config {
     /// Origins (`https://ops.example.com`) whose web pages may call the
     /// API from a browser. Empty, the default: CORS is off.
     pub cors_origins: Vec<String>,
+    /// The flow domain pipelines write their flows into (a folder on
+    /// tmpfs, shared with other processes that read or write flows).
+    pub flow_domain: PathBuf,
+    /// The most the domain's flows may occupy, in MiB.
+    pub flow_quota_mib: u64,
+    /// Where the plugins bundled with the firmware are (`NAME.wasm` beside
+    /// `NAME.toml`).
+    pub bundled_plugins: PathBuf,
+    /// Whether a fresh state folder gets the demo pipelines, running.
+    pub demo_pipelines: bool,
 }
 
 impl Default for Config {
@@ -38,6 +48,10 @@ impl Default for Config {
             max_upload_bytes: 64 << 20,
             allow_unsigned_plugins: false,
             cors_origins: Vec::new(),
+            flow_domain: PathBuf::from("/dev/shm/stagebox/default"),
+            flow_quota_mib: 2048,
+            bundled_plugins: PathBuf::from("/usr/lib/stagebox/plugins"),
+            demo_pipelines: true,
         }
     }
 }
@@ -99,6 +113,25 @@ impl Config {
         };
         if let Some(v) = env("STAGEBOX_STATE_DIR") {
             config.state_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("STAGEBOX_FLOW_DOMAIN") {
+            config.flow_domain = PathBuf::from(v);
+        }
+        if let Some(v) = env("STAGEBOX_BUNDLED_PLUGINS") {
+            config.bundled_plugins = PathBuf::from(v);
+        }
+        if let Some(v) = env("STAGEBOX_DEMO_PIPELINES") {
+            config.demo_pipelines = match v.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "STAGEBOX_DEMO_PIPELINES",
+                        value: v.clone(),
+                        message: "true or false".into(),
+                    });
+                }
+            };
         }
         if let Some(v) = env("STAGEBOX_LISTEN") {
             config.listen = v.parse().map_err(|e: std::net::AddrParseError| ConfigError::Env {

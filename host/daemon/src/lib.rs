@@ -1,5 +1,5 @@
 //! `stageboxd`, the appliance daemon: configuration, the state store, the
-//! HTTPS management API and, later, the live pipelines.
+//! HTTPS management API and the live pipelines.
 //!
 //! On a fresh state folder it makes what a box needs to be managed at
 //! once: a self-signed TLS certificate for its names, and an `admin` user
@@ -11,9 +11,15 @@
 mod accounts;
 pub mod api;
 pub mod auth;
+pub mod catalog;
+mod certificate;
 pub mod config;
+pub mod events;
 mod files;
+mod flows;
 pub mod metrics;
+pub mod pipeline;
+pub mod pipelines;
 mod plugins;
 pub mod server;
 pub mod store;

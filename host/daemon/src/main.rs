@@ -49,7 +49,7 @@ fn run(flags: Flags) -> anyhow::Result<()> {
             credential_path(&state).display()
         );
     }
-    let (tls_config, made) = tls::server_config(&state, config.listen)?;
+    let (tls_config, certificates, made) = tls::server_config(&state, config.listen)?;
     if made {
         tracing::info!("made a self-signed certificate: {}", tls::cert_path(&state).display());
     }
@@ -59,8 +59,15 @@ fn run(flags: Flags) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
-        let app_state = Arc::new(AppState::new(store, config)?);
-        let app = api::router(app_state);
+        let app_state = Arc::new(AppState::new(store, config, certificates)?);
+        let bundled: Vec<&str> =
+            app_state.engine.catalog().bundled().iter().map(|b| b.manifest.name.as_str()).collect();
+        tracing::info!("bundled plugins: {}", if bundled.is_empty() { "none".into() } else { bundled.join(", ") });
+        stagebox_daemon::pipelines::seed_demo(&app_state)?;
+        let resuming = app_state.clone();
+        tokio::task::spawn_blocking(move || stagebox_daemon::pipelines::resume(&resuming)).await??;
+        tokio::spawn(collect_stale_flows(app_state.clone()));
+        let app = api::router(app_state.clone());
         let url = format!("https://{addr}");
         println!("stageboxd: listening on {url}");
         tracing::info!("serving the API on {url}");
@@ -68,9 +75,28 @@ fn run(flags: Flags) -> anyhow::Result<()> {
         systemd::spawn_watchdog();
         server::serve(listener, tls_config, app, shutdown()).await;
         systemd::stopping();
+        tokio::task::spawn_blocking(move || app_state.engine.stop_all()).await?;
         tracing::info!("stopped");
         anyhow::Ok(())
     })
+}
+
+/// Removes flows other processes left behind in the domain (a writer that
+/// died), every 10 s. Flows with a live writer are never touched.
+async fn collect_stale_flows(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        let s = state.clone();
+        match tokio::task::spawn_blocking(move || s.engine.domain().collect_garbage()).await {
+            Ok(Ok(report)) if !report.removed_flows.is_empty() || !report.removed_partial.is_empty() => {
+                tracing::info!("removed stale flows: {report:?}");
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("collecting stale flows: {e}"),
+            Err(e) => tracing::warn!("collecting stale flows: {e}"),
+        }
+    }
 }
 
 /// Logs to journald under systemd (when it connected our stderr to the

@@ -58,6 +58,7 @@ pub async fn metrics(State(state): State<Shared>, caller: Caller) -> Result<Resp
     metric(&mut out, "stagebox_login_failures_total", "counter", "Failed logins.", &[("", failures)]);
     let users = state.store.user_count().map_err(Problem::internal)? as f64;
     metric(&mut out, "stagebox_users", "gauge", "User accounts.", &[("", users)]);
+    state.engine.write_metrics(&mut out);
     let mut response = out.into_response();
     response
         .headers_mut()

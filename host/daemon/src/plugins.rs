@@ -9,6 +9,7 @@
 
 use crate::api::{Caller, Problem, Shared};
 use crate::auth::Role;
+use crate::catalog::Bundled;
 use axum::Json;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
@@ -42,18 +43,48 @@ fn store_problem(e: StoreError) -> Problem {
 }
 
 fn record(p: &StoredPlugin, enabled: bool) -> serde_json::Value {
-    let m = &p.manifest;
+    manifest_record(&p.hash, &p.manifest, p.signed_by.as_deref(), enabled, false)
+}
+
+fn bundled_record(b: &Bundled) -> serde_json::Value {
+    manifest_record(&b.hash, &b.manifest, None, true, true)
+}
+
+fn manifest_record(
+    hash: &str,
+    m: &Manifest,
+    signed_by: Option<&str>,
+    enabled: bool,
+    bundled: bool,
+) -> serde_json::Value {
     json!({
-        "hash": p.hash,
+        "hash": hash,
         "name": m.name,
         "version": m.version,
         "world": m.world.name(),
         "description": m.description,
         "capabilities": m.capabilities.iter().map(|c| c.name()).collect::<Vec<_>>(),
         "limits": { "memory_bytes": m.limits.memory_bytes, "deadline_fraction": m.limits.deadline_fraction },
-        "signed_by": p.signed_by,
+        "signed_by": signed_by,
         "enabled": enabled,
+        "bundled": bundled,
     })
+}
+
+fn bundled<'a>(state: &'a Shared, hash: &str) -> Option<&'a Bundled> {
+    state.engine.catalog().bundled().iter().find(|b| b.hash == hash)
+}
+
+/// Refuses to change a bundled plugin.
+fn not_bundled(state: &Shared, hash: &str) -> Result<(), Problem> {
+    match bundled(state, hash) {
+        Some(b) => Err(problem(
+            StatusCode::CONFLICT,
+            "Bundled plugin",
+            format!("{} is part of the firmware: it cannot be deleted, enabled or disabled", b.manifest.name),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn store(state: &Shared) -> &PluginStore {
@@ -64,7 +95,7 @@ fn store(state: &Shared) -> &PluginStore {
 pub async fn list(State(state): State<Shared>, caller: Caller) -> Result<Json<serde_json::Value>, Problem> {
     caller.require(Role::Viewer)?;
     let plugins = store(&state).list().map_err(store_problem)?;
-    let mut out = Vec::new();
+    let mut out: Vec<_> = state.engine.catalog().bundled().iter().map(bundled_record).collect();
     for p in &plugins {
         out.push(record(p, state.store.plugin_enabled(&p.hash).map_err(Problem::internal)?));
     }
@@ -78,6 +109,9 @@ pub async fn get(
     Path(hash): Path<String>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     caller.require(Role::Viewer)?;
+    if let Some(b) = bundled(&state, &hash) {
+        return Ok(Json(bundled_record(b)));
+    }
     let (_, p) = store(&state).get(&hash).map_err(store_problem)?;
     Ok(Json(record(&p, state.store.plugin_enabled(&hash).map_err(Problem::internal)?)))
 }
@@ -89,6 +123,7 @@ pub async fn delete(
     Path(hash): Path<String>,
 ) -> Result<StatusCode, Problem> {
     caller.require(Role::Admin)?;
+    not_bundled(&state, &hash)?;
     store(&state).remove(&hash).map_err(store_problem)?;
     state.store.set_plugin_enabled(&hash, None).map_err(Problem::internal)?;
     Ok(StatusCode::NO_CONTENT)
@@ -101,6 +136,7 @@ async fn set_enabled(
     on: bool,
 ) -> Result<Json<serde_json::Value>, Problem> {
     caller.require(Role::Admin)?;
+    not_bundled(&state, &hash)?;
     let (_, p) = store(&state).get(&hash).map_err(store_problem)?;
     state.store.set_plugin_enabled(&hash, Some(on)).map_err(Problem::internal)?;
     Ok(Json(record(&p, on)))

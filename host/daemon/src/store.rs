@@ -4,6 +4,7 @@
 //! nothing half-written.
 
 use crate::auth::Role;
+use crate::pipeline::spec::PipelineSpec;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -13,6 +14,10 @@ const TOKENS: TableDefinition<&str, &[u8]> = TableDefinition::new("tokens");
 const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 /// Plugin hash → enabled (the components themselves live in the plugin store).
 const PLUGINS_ENABLED: TableDefinition<&str, bool> = TableDefinition::new("plugins_enabled");
+/// Pipeline name → [`PipelineRecord`].
+const PIPELINES: TableDefinition<&str, &[u8]> = TableDefinition::new("pipelines");
+/// Flags the daemon keeps about itself (`demo_seeded`).
+const META: TableDefinition<&str, bool> = TableDefinition::new("meta");
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +73,19 @@ pub struct AuditRecord {
     pub status: u16,
 }
 
+/// A stored pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineRecord {
+    /// The graph.
+    pub spec: PipelineSpec,
+    /// Whether it should run (it is started again when the daemon starts).
+    pub running: bool,
+    /// When it was made, Unix ms.
+    pub created_ms: u64,
+    /// When it was last changed, Unix ms.
+    pub updated_ms: u64,
+}
+
 /// What deleting a user did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deleted {
@@ -93,6 +111,8 @@ impl Store {
         txn.open_table(TOKENS).map_err(db_err)?;
         txn.open_table(AUDIT).map_err(db_err)?;
         txn.open_table(PLUGINS_ENABLED).map_err(db_err)?;
+        txn.open_table(PIPELINES).map_err(db_err)?;
+        txn.open_table(META).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Store { db })
     }
@@ -223,6 +243,37 @@ impl Store {
             }
         }
         txn.commit().map_err(db_err)
+    }
+
+    /// A pipeline by name.
+    pub fn pipeline(&self, name: &str) -> Result<Option<PipelineRecord>, StoreError> {
+        self.get(PIPELINES, name)?.map(|v| serde_json::from_slice(&v).map_err(StoreError::from)).transpose()
+    }
+
+    /// Every pipeline, by name.
+    pub fn pipelines(&self) -> Result<Vec<(String, PipelineRecord)>, StoreError> {
+        self.all(PIPELINES)
+    }
+
+    /// Makes or replaces a pipeline.
+    pub fn put_pipeline(&self, name: &str, record: &PipelineRecord) -> Result<(), StoreError> {
+        self.put(PIPELINES, name, &serde_json::to_vec(record)?)
+    }
+
+    /// Deletes a pipeline; whether there was one.
+    pub fn delete_pipeline(&self, name: &str) -> Result<bool, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let removed = txn.open_table(PIPELINES).map_err(db_err)?.remove(name).map_err(db_err)?.is_some();
+        txn.commit().map_err(db_err)?;
+        Ok(removed)
+    }
+
+    /// Sets flag `name` and returns whether it was set before.
+    pub fn set_flag(&self, name: &str) -> Result<bool, StoreError> {
+        let txn = self.db.begin_write().map_err(db_err)?;
+        let was = txn.open_table(META).map_err(db_err)?.insert(name, true).map_err(db_err)?.is_some_and(|v| v.value());
+        txn.commit().map_err(db_err)?;
+        Ok(was)
     }
 
     /// A token by the hash of its secret.

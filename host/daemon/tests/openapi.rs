@@ -43,6 +43,11 @@ for path, ops in doc["paths"].items():
     for (method, path) in ROUTES {
         let path = path.replace("{name}", "nobody").replace("{id}", "0");
         let r = c.request(method.parse().unwrap(), format!("{}{path}", daemon.url)).bearer_auth(&token).send().unwrap();
+        if r.headers().get("content-type").is_some_and(|t| t == "text/event-stream") {
+            // The event stream never ends: its headers are the answer.
+            assert_eq!(r.status(), 200, "{method} {path}");
+            continue;
+        }
         let body = r.text().unwrap();
         assert!(!body.contains("no route for") && !body.contains("is not served on"), "{method} {path}: {body}");
     }
@@ -81,7 +86,10 @@ fn schemathesis(examples: u32, seed: Option<u64>, limit_s: u64) {
         // Not the stateful phase: it follows links from GET /api/v1/tokens
         // to DELETE /api/v1/tokens/{id} and revokes its own credential, so
         // the rest of the run would test only the 401s.
-        .args(["--phases", "examples,coverage,fuzzing"]);
+        .args(["--phases", "examples,coverage,fuzzing"])
+        // The event stream never ends, so no response to check ever
+        // arrives; tests/pipelines.rs reads it instead.
+        .args(["--exclude-path", "/api/v1/events"]);
     if let Some(seed) = seed {
         st.args(["--seed", &seed.to_string()]);
     }

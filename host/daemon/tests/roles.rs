@@ -109,6 +109,23 @@ fn every_route_against_every_role_and_the_audit_log_has_every_change() {
         (Method::DELETE, "/api/v1/plugins/ab", None, "admin", 404),
         (Method::POST, "/api/v1/plugins/ab/enable", None, "admin", 404),
         (Method::POST, "/api/v1/plugins/ab/disable", None, "admin", 404),
+        (
+            Method::PUT,
+            "/api/v1/system/tls",
+            Some(json!({ "certificate": "not PEM", "private_key": "not PEM" })),
+            "admin",
+            422,
+        ),
+        (Method::GET, "/api/v1/flows", None, "viewer", 200),
+        (Method::GET, "/api/v1/pipelines", None, "viewer", 200),
+        // Checked whole: no nodes is a 422 that names the field.
+        (Method::POST, "/api/v1/pipelines", Some(json!({ "name": "p", "nodes": [] })), "operator", 422),
+        (Method::GET, "/api/v1/pipelines/nobody", None, "viewer", 404),
+        (Method::PUT, "/api/v1/pipelines/nobody", Some(json!({ "nodes": [] })), "operator", 404),
+        (Method::DELETE, "/api/v1/pipelines/nobody", None, "operator", 404),
+        (Method::POST, "/api/v1/pipelines/nobody/start", None, "operator", 404),
+        (Method::POST, "/api/v1/pipelines/nobody/stop", None, "operator", 404),
+        (Method::GET, "/api/v1/events", None, "viewer", 200),
     ];
     let rank = |r: &str| ["anonymous", "viewer", "operator", "admin"].iter().position(|x| *x == r).unwrap();
     let mut mutations = Vec::new();

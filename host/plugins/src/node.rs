@@ -224,6 +224,12 @@ impl<B> Runner<B> {
     pub(crate) fn metrics(&self) -> GuestMetrics {
         self.metrics.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
+
+    /// Makes and initialises the instance now rather than on the first
+    /// call, so a bad configuration is found before media flows.
+    pub(crate) fn prepare(&mut self) -> Result<(), NodeError> {
+        self.live().map(|_| ())
+    }
 }
 
 /// A video node: a `video-node` plugin processing frames.
@@ -245,6 +251,12 @@ impl VideoNode {
             |b, s, c| b.stagebox_media_video_processor().call_init(s, c),
         )?;
         Ok(VideoNode { runner })
+    }
+
+    /// Makes and initialises the instance now: a configuration the plugin
+    /// refuses is reported here rather than on the first frame.
+    pub fn prepare(&mut self) -> Result<(), NodeError> {
+        self.runner.prepare()
     }
 
     /// Processes one frame.

@@ -30,6 +30,12 @@ impl Scte35Policy {
         Ok(Scte35Policy { runner })
     }
 
+    /// Makes and initialises the instance now: a configuration the plugin
+    /// refuses is reported here rather than on the first section.
+    pub fn prepare(&mut self) -> Result<(), NodeError> {
+        self.runner.prepare()
+    }
+
     /// Decides about one section (table_id 0xFC to CRC_32).
     pub fn on_section(&mut self, section: &[u8], context: &wit::StreamContext) -> Result<wit::Outcome, NodeError> {
         self.runner.call(

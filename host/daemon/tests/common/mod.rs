@@ -15,6 +15,8 @@ pub struct Daemon {
     pub url: String,
     /// The password printed on first start, if this start printed one.
     pub printed_password: Option<String>,
+    /// Its flow domain (on tmpfs), removed when dropped.
+    pub domain: tempfile::TempDir,
 }
 
 impl Daemon {
@@ -22,12 +24,21 @@ impl Daemon {
         Daemon::start_with(state, &[])
     }
 
-    /// Starts with extra environment variables.
+    /// Starts with extra environment variables. The daemon gets its own
+    /// flow domain and the bundled plugins; demo pipelines are off unless
+    /// `env` turns them on.
     pub fn start_with(state: &Path, env: &[(&str, &str)]) -> Daemon {
+        let shm = Path::new("/dev/shm");
+        let domain = if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.unwrap();
+        let bundled = state.with_extension("bundled");
+        stagebox_guest_artifacts::install_bundled(&bundled).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_stageboxd"))
             .args(["--listen", "127.0.0.1:0", "--state-dir"])
             .arg(state)
             .env("STAGEBOX_LOG", "warn")
+            .env("STAGEBOX_FLOW_DOMAIN", domain.path())
+            .env("STAGEBOX_BUNDLED_PLUGINS", &bundled)
+            .env("STAGEBOX_DEMO_PIPELINES", "false")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .spawn()
@@ -42,7 +53,7 @@ impl Daemon {
             }
         });
         // Owned from here, so a failure below still kills the process.
-        let mut daemon = Daemon { child, url: String::new(), printed_password: None };
+        let mut daemon = Daemon { child, url: String::new(), printed_password: None, domain };
         loop {
             let line = rx.recv_timeout(Duration::from_secs(20)).expect("stageboxd did not start within 20 s");
             if let Some(rest) = line.strip_prefix("stageboxd: first start: user admin, password ") {

@@ -57,6 +57,8 @@ fn run(args: Args) -> Result<()> {
                 read += 1;
                 next += 1;
             }
+            // A flow with no grain yet when we looked: start at its first.
+            Err(ReadError::TooLate { head, .. }) if read == 0 => next = head,
             Err(ReadError::TooLate { head, .. }) => {
                 println!("grain {next} missed (head {head})");
                 next = head + 1;
