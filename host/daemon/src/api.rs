@@ -351,8 +351,15 @@ pub fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Proble
 async fn login(State(state): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Bytes) -> Response {
     let (who, result) = match json_body::<Login>(&body) {
         Ok(login) => {
-            let result = check_login(&state, &login, &peer.ip().to_string());
-            (login.username, result)
+            // argon2 takes tens of milliseconds: off the async workers.
+            let s = state.clone();
+            let from = peer.ip().to_string();
+            let checked = tokio::task::spawn_blocking(move || {
+                let result = check_login(&s, &login, &from);
+                (login.username, result)
+            })
+            .await;
+            checked.unwrap_or_else(|e| ("-".to_owned(), Err(Problem::internal(e))))
         }
         Err(problem) => ("-".to_owned(), Err(problem)),
     };
@@ -362,10 +369,18 @@ async fn login(State(state): State<Shared>, ConnectInfo(peer): ConnectInfo<Socke
     response
 }
 
+/// A hash to verify against when the user does not exist, so that an
+/// unknown name takes as long to refuse as a wrong password.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| auth::hash_password("no such user").unwrap_or_default())
+}
+
 fn check_login(state: &AppState, login: &Login, from: &str) -> Result<Json<serde_json::Value>, Problem> {
     let name = login.username.as_str();
-    let user = {
-        let mut limiter = state.limiter.lock().unwrap_or_else(PoisonError::into_inner);
+    let limiter = || state.limiter.lock().unwrap_or_else(PoisonError::into_inner);
+    {
+        let mut limiter = limiter();
         if !limiter.allowed(name, from, state.config.login_attempts_per_minute, Instant::now()) {
             state.counters.login_failed();
             return Err(Problem::new(
@@ -374,15 +389,22 @@ fn check_login(state: &AppState, login: &Login, from: &str) -> Result<Json<serde
                 "wait a minute and try again",
             ));
         }
-        let user = state.store.user(name).map_err(Problem::internal)?;
-        let Some(user) = user.filter(|u| auth::verify_password(&login.password, &u.password_hash)) else {
-            limiter.failed(name, from, Instant::now());
-            state.counters.login_failed();
-            return Err(Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", "wrong user name or password"));
-        };
-        limiter.succeeded(name, from);
-        user
+        // Counted as failed until the password is verified, so attempts
+        // made at once cannot all pass the limit together. The lock is
+        // not held while argon2 runs.
+        limiter.failed(name, from, Instant::now());
+    }
+    let user = state.store.user(name).map_err(Problem::internal)?;
+    let hash: &str = match &user {
+        Some(u) => &u.password_hash,
+        None => dummy_hash(),
     };
+    let verified = auth::verify_password(&login.password, hash);
+    let Some(user) = user.filter(|_| verified) else {
+        state.counters.login_failed();
+        return Err(Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", "wrong user name or password"));
+    };
+    limiter().succeeded(name, from);
     let role = user.role;
     let secret = auth::new_secret("sbx_", 32);
     let now = now_ms();

@@ -132,3 +132,23 @@ fn committed_state_survives_kill_9() {
         c.get(format!("{}/api/v1/audit", daemon.url)).bearer_auth(&tokens[0]).send().unwrap().json().unwrap();
     assert_eq!(audit["records"].as_array().unwrap().len(), 10);
 }
+
+#[test]
+fn guesses_sent_at_once_cannot_pass_the_limit_together() {
+    let (_dir, state) = state_dir();
+    let daemon = Daemon::start(&state);
+    let url = daemon.url.clone();
+    // Twelve wrong passwords at the same moment: each attempt counts as
+    // failed before its password is checked, so exactly five get checked.
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..12)
+            .map(|_| {
+                let (c, url) = (client(&state), url.clone());
+                s.spawn(move || login(&c, &url, "admin", "guess").status().as_u16())
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 7, "{statuses:?}");
+}
