@@ -14,9 +14,6 @@ pub(crate) struct Args {
     /// The WAV file (PCM 8 to 32 bits, or 32-bit float). Channels in WAV
     /// order: L R C LFE Ls Rs; the LFE channel is not measured.
     file: String,
-    /// Prints JSON instead of a table.
-    #[arg(long)]
-    json: bool,
 }
 
 /// The whole file as interleaved f32 at full scale ±1.0.
@@ -47,7 +44,7 @@ fn figure(value: Option<f64>) -> String {
     value.map_or_else(|| "-inf".to_owned(), |v| format!("{v:.1}"))
 }
 
-pub(crate) fn run(args: Args) -> Result<()> {
+pub(crate) fn run(args: Args, json_output: bool) -> Result<()> {
     let (spec, samples) = read_wav(&args.file)?;
     let mut meter = Meter::new(spec.sample_rate, u32::from(spec.channels)).with_context(|| args.file.clone())?;
     let step = ((f64::from(spec.sample_rate) * STEP_SECONDS) as usize).max(1) * usize::from(spec.channels);
@@ -59,7 +56,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         max_s = louder(max_s, r.short_term);
     }
     let r = meter.reading();
-    if args.json {
+    if json_output {
         let out = json!({
             "file": args.file,
             "sample_rate": spec.sample_rate,

@@ -1,5 +1,9 @@
 //! `stagebox`: Stagebox's command-line tool.
 //!
+//! As a client of a box's HTTPS API (see `docs/cli.md`): `login`,
+//! `logout`, `status`, `plugins`, `pipelines`, `flows`, `events`, `audit`,
+//! `users`, `tokens`, `tls`; tables for people, `--json` for scripts.
+//!
 //! Offline tools run the same code as the appliance's bundled plugins,
 //! natively and with no daemon:
 //!
@@ -18,19 +22,62 @@
 
 mod captions;
 mod loudness;
+mod remote;
 mod scte35;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "stagebox", version, about = "Stagebox command-line tools")]
+#[command(
+    name = "stagebox",
+    version,
+    about = "Stagebox command-line tools: the box's API client, and offline media tools"
+)]
 struct Cli {
+    /// Print the API's JSON instead of tables.
+    #[arg(long = "json", global = true)]
+    json_output: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Logs in to a box and keeps the session (its certificate pinned on
+    /// first use, or trusted through a CA file).
+    Login(remote::Login),
+    /// Forgets the session.
+    Logout,
+    /// The box: version, uptime, hardware, clock, certificate.
+    Status,
+    /// Plugins: list, show, upload, remove, enable, disable.
+    #[command(subcommand)]
+    Plugins(remote::Plugins),
+    /// Pipelines: list, show, apply a JSON file, start, stop, remove.
+    #[command(subcommand)]
+    Pipelines(remote::Pipelines),
+    /// Flows in the box's domain.
+    #[command(subcommand)]
+    Flows(remote::Flows),
+    /// Follows the box's live events.
+    Events(remote::Events),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(remote::Audit),
+    /// Users (admin).
+    #[command(subcommand)]
+    Users(remote::Users),
+    /// API tokens.
+    #[command(subcommand)]
+    Tokens(remote::Tokens),
+    /// The box's TLS certificate.
+    #[command(subcommand)]
+    Tls(remote::Tls),
+    /// Prints a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// SCTE-35 cues: decode to JSON, encode from JSON.
     #[command(subcommand)]
     Scte35(scte35::Command),
@@ -43,10 +90,26 @@ enum Command {
 
 fn main() {
     let cli = Cli::parse();
+    let json = cli.json_output;
     let result = match cli.command {
+        Command::Login(a) => remote::login(a),
+        Command::Logout => remote::logout(),
+        Command::Status => remote::connect().and_then(|c| remote::status(&c, json)),
+        Command::Plugins(cmd) => remote::connect().and_then(|c| remote::plugins(&c, cmd, json)),
+        Command::Pipelines(cmd) => remote::connect().and_then(|c| remote::pipelines(&c, cmd, json)),
+        Command::Flows(cmd) => remote::connect().and_then(|c| remote::flows(&c, cmd, json)),
+        Command::Events(a) => remote::connect().and_then(|c| remote::events(&c, a, json)),
+        Command::Audit(cmd) => remote::connect().and_then(|c| remote::audit(&c, cmd, json)),
+        Command::Users(cmd) => remote::connect().and_then(|c| remote::users(&c, cmd, json)),
+        Command::Tokens(cmd) => remote::connect().and_then(|c| remote::tokens(&c, cmd, json)),
+        Command::Tls(cmd) => remote::connect().and_then(|c| remote::tls(&c, cmd, json)),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "stagebox", &mut std::io::stdout());
+            Ok(())
+        }
         Command::Scte35(c) => scte35::run(c),
         Command::Captions(c) => captions::run(c),
-        Command::Loudness(a) => loudness::run(a),
+        Command::Loudness(a) => loudness::run(a, json),
     };
     if let Err(e) = result {
         eprintln!("stagebox: error: {e:#}");

@@ -53,6 +53,8 @@ fn run(flags: Flags) -> anyhow::Result<()> {
     if made {
         tracing::info!("made a self-signed certificate: {}", tls::cert_path(&state).display());
     }
+    // What `stagebox login --fingerprint` pins; clients compare it on first use.
+    println!("stageboxd: certificate SHA-256 {}", certificates.fingerprint());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)

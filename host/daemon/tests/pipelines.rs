@@ -9,13 +9,12 @@
 
 mod common;
 
-use common::{Daemon, admin_token, client, root};
+use common::{Daemon, admin_token, client};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 use stagebox_daemon::pipeline::{flow_id, pattern};
 use stagebox_flow::{Domain, ReadError};
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::Command;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -171,16 +170,7 @@ fn pattern_and(plugin_node: Value, name: &str, rate: &str) -> Value {
 }
 
 fn flow_read() -> std::path::PathBuf {
-    // flow-read belongs to stagebox-flow; build it (a no-op when fresh).
-    let status = Command::new(env!("CARGO"))
-        .current_dir(root())
-        .args(["build", "--quiet", "-p", "stagebox-flow", "--bin", "flow-read"])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/<test> → target/<profile>/flow-read
-    exe.parent().and_then(Path::parent).unwrap().join("flow-read")
+    common::workspace_bin("stagebox-flow", "flow-read")
 }
 
 #[test]

@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod calendar;
 pub mod captions;
 pub mod crc;
 pub mod loudness;

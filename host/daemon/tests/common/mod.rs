@@ -17,6 +17,8 @@ pub struct Daemon {
     pub printed_password: Option<String>,
     /// Its flow domain (on tmpfs), removed when dropped.
     pub domain: tempfile::TempDir,
+    /// The SHA-256 of its certificate, as it printed it.
+    pub fingerprint: String,
 }
 
 impl Daemon {
@@ -53,11 +55,15 @@ impl Daemon {
             }
         });
         // Owned from here, so a failure below still kills the process.
-        let mut daemon = Daemon { child, url: String::new(), printed_password: None, domain };
+        let mut daemon =
+            Daemon { child, url: String::new(), printed_password: None, domain, fingerprint: String::new() };
         loop {
             let line = rx.recv_timeout(Duration::from_secs(20)).expect("stageboxd did not start within 20 s");
             if let Some(rest) = line.strip_prefix("stageboxd: first start: user admin, password ") {
                 daemon.printed_password = rest.split_whitespace().next().map(str::to_owned);
+            }
+            if let Some(print) = line.strip_prefix("stageboxd: certificate SHA-256 ") {
+                daemon.fingerprint = print.to_owned();
             }
             if let Some(url) = line.strip_prefix("stageboxd: listening on ") {
                 daemon.url = url.to_owned();
@@ -88,6 +94,20 @@ pub fn client(state: &Path) -> Client {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
+}
+
+/// Builds a binary of another package of the workspace (a no-op when it
+/// is fresh, as it is after `cargo test --workspace`) and returns its path.
+pub fn workspace_bin(package: &str, bin: &str) -> std::path::PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root())
+        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .status()
+        .unwrap();
+    assert!(status.success(), "building {bin}");
+    // target/<profile>/deps/<test> → target/<profile>/<bin>
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().join(bin)
 }
 
 /// The repository's root.
