@@ -32,6 +32,9 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("g++", "building libFuzzer for the fuzz targets"),
     // HTTP load for the API benchmark (`cargo xtask bench api`).
     ("wrk", "HTTP load for the API benchmark"),
+    // The dashboard walkthrough runs in Debian's Chromium (playwright-core
+    // from npm drives it; Node.js comes with the machine).
+    ("chromium", "headless browser for the dashboard walkthrough"),
 ];
 
 /// cargo-fuzz, pinned.
@@ -231,11 +234,29 @@ fn setup() -> Result<()> {
         ]))?;
         std::fs::write(&stamp, PY_REQUIREMENTS).with_context(|| format!("writing {}", stamp.display()))?;
     }
+
+    step("setup: browser test driver (npm)");
+    // Pinned by tests/browser/package-lock.json.
+    let installed = Path::new("tests/browser/node_modules/playwright-core/package.json");
+    let lock = std::fs::read_to_string("tests/browser/package-lock.json").context("tests/browser/package-lock.json")?;
+    let stamp = Path::new("tests/browser/node_modules/.lock-installed");
+    if installed.exists() && std::fs::read_to_string(stamp).is_ok_and(|s| s == lock) {
+        eprintln!("    tests/browser/node_modules up to date");
+    } else {
+        sh(Command::new("npm").args(["ci", "--prefix", "tests/browser", "--no-audit", "--no-fund"]))?;
+        std::fs::write(stamp, &lock).with_context(|| format!("writing {}", stamp.display()))?;
+    }
     Ok(())
 }
 
 fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    // A clean CI clone gains nothing from incremental caches, which take
+    // gigabytes of disk.
+    if std::env::var_os("CI").is_some() {
+        c.env("CARGO_INCREMENTAL", "0");
+    }
+    c
 }
 
 fn test() -> Result<()> {

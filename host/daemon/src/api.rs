@@ -235,6 +235,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/plugins/{hash}/enable"),
     ("POST", "/api/v1/plugins/{hash}/disable"),
     ("GET", "/api/v1/flows"),
+    ("GET", "/api/v1/flows/{id}/thumbnail"),
+    ("GET", "/"),
+    ("GET", "/assets/app.js"),
+    ("GET", "/assets/style.css"),
     ("GET", "/api/v1/pipelines"),
     ("POST", "/api/v1/pipelines"),
     ("GET", "/api/v1/pipelines/{name}"),
@@ -291,6 +295,10 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/plugins/{hash}/enable", post(plugins::enable))
         .route("/api/v1/plugins/{hash}/disable", post(plugins::disable))
         .route("/api/v1/flows", get(flows::list))
+        .route("/api/v1/flows/{id}/thumbnail", get(flows::thumbnail))
+        .route("/", get(crate::dashboard::index))
+        .route("/assets/app.js", get(crate::dashboard::script))
+        .route("/assets/style.css", get(crate::dashboard::style))
         .route("/api/v1/pipelines", get(pipelines::list).post(pipelines::create))
         .route("/api/v1/pipelines/{name}", get(pipelines::get).put(pipelines::update).delete(pipelines::delete))
         .route("/api/v1/pipelines/{name}/start", post(pipelines::start))

@@ -3,8 +3,11 @@
 
 use crate::api::{Caller, Problem, Shared};
 use crate::auth::Role;
+use crate::thumbnail;
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use stagebox_flow::{FlowFormat, SystemClock, UNDEFINED_INDEX, current_index};
 use std::sync::atomic::Ordering::Relaxed;
@@ -35,6 +38,43 @@ fn format_json(format: &FlowFormat) -> serde_json::Value {
             "rate": rate(m.rate),
         }),
     }
+}
+
+/// `GET /api/v1/flows/{id}/thumbnail` (viewer): a JPEG of a video flow's
+/// latest grain, at most 320 pixels wide.
+pub async fn thumbnail(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    caller.require(Role::Viewer)?;
+    let not_found = || Problem::new(StatusCode::NOT_FOUND, "Not found", format!("no flow {id}"));
+    let uuid = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let s = state.clone();
+    let jpeg = tokio::task::spawn_blocking(move || -> Result<Option<Vec<u8>>, Problem> {
+        let Ok(reader) = s.engine.domain().open_discrete(uuid) else { return Ok(None) };
+        let FlowFormat::Video(format) = reader.descriptor().format().clone() else {
+            return Err(Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "Not video", "id: this flow is not video"));
+        };
+        let grain = reader
+            .latest()
+            .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "No grain", format!("id: {e}")))?;
+        let mut frame = Vec::new();
+        grain
+            .copy_into(&mut frame)
+            .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "No grain", format!("id: {e}")))?;
+        thumbnail::jpeg(&format, &frame)
+            .map(Some)
+            .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "No thumbnail", format!("id: {e}")))
+    })
+    .await
+    .map_err(Problem::internal)??;
+    let jpeg = jpeg.ok_or_else(not_found)?;
+    let mut response = jpeg.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 /// `GET /api/v1/flows` (viewer).

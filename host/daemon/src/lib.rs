@@ -14,6 +14,7 @@ pub mod auth;
 pub mod catalog;
 mod certificate;
 pub mod config;
+mod dashboard;
 pub mod events;
 mod files;
 mod flows;
@@ -24,6 +25,7 @@ mod plugins;
 pub mod server;
 pub mod store;
 pub mod systemd;
+pub mod thumbnail;
 pub mod tls;
 mod unread;
 

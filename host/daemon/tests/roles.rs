@@ -117,6 +117,8 @@ fn every_route_against_every_role_and_the_audit_log_has_every_change() {
             422,
         ),
         (Method::GET, "/api/v1/flows", None, "viewer", 200),
+        (Method::GET, "/api/v1/flows/5b1d7e2a-0c3f-4e7b-9a61-3f2d8c4b1e90/thumbnail", None, "viewer", 404),
+        (Method::GET, "/", None, "anonymous", 200),
         (Method::GET, "/api/v1/pipelines", None, "viewer", 200),
         // Checked whole: no nodes is a 422 that names the field.
         (Method::POST, "/api/v1/pipelines", Some(json!({ "name": "p", "nodes": [] })), "operator", 422),

@@ -1,0 +1,480 @@
+// The Stagebox dashboard: a client of the HTTPS API and nothing more.
+// No framework, no build step. Every text from the API is set with
+// textContent, never parsed as HTML.
+
+const main = document.getElementById('main');
+const session = {
+  get token() { return sessionStorage.getItem('token'); },
+  get role() { return sessionStorage.getItem('role') || 'viewer'; },
+  get user() { return sessionStorage.getItem('user') || ''; },
+};
+const RANK = { viewer: 1, operator: 2, admin: 3 };
+const can = (role) => RANK[session.role] >= RANK[role];
+
+// --- the API -------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, title, detail) {
+    super(`${status} ${title}: ${detail}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (session.token) headers.Authorization = `Bearer ${session.token}`;
+  const init = { method, headers };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const r = await fetch(path, init);
+  if (r.status === 401 && path !== '/api/v1/login') {
+    logout();
+    throw new ApiError(401, 'Unauthorized', 'log in again');
+  }
+  if (!r.ok) {
+    let p = {};
+    try { p = await r.json(); } catch { /* not a problem document */ }
+    throw new ApiError(r.status, p.title || r.statusText, p.detail || '');
+  }
+  return r.status === 204 ? null : r.json();
+}
+
+// --- building the page ---------------------------------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c !== null && c !== undefined) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+const svg = (tag, attrs = {}) => {
+  const e = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+};
+
+function table(headers, rows) {
+  return el('table', {}, el('thead', {}, el('tr', {}, headers.map((h) => el('th', {}, h)))),
+    el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => el('td', {}, c))))));
+}
+
+const time = (ms) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : '-');
+const badge = (state) => el('span', { class: `badge ${state}`, 'data-state': state }, state);
+
+// Shows an API error next to the field it names ("nodes[1].plugin: ..."
+// goes next to the input named "plugin"), or at the end of the form.
+function showError(form, err) {
+  form.querySelectorAll('.error').forEach((e) => e.remove());
+  const detail = err.detail || err.message;
+  const field = detail.split(':')[0].split('.').pop().replace(/\[\d+\]$/, '');
+  const target = form.querySelector(`[name="${CSS.escape(field)}"]`);
+  const msg = el('p', { class: 'error', role: 'alert' }, err.message);
+  if (target) target.after(msg);
+  else form.append(msg);
+}
+
+function formValues(form) {
+  return Object.fromEntries(new FormData(form).entries());
+}
+
+// --- views ---------------------------------------------------------------
+
+const views = {};
+let refreshTimer = null;
+
+views.login = () => {
+  const form = el('form', { id: 'login' },
+    el('h2', {}, 'Log in'),
+    el('label', {}, 'User', el('input', { name: 'username', autocomplete: 'username', required: true, value: 'admin' })),
+    el('label', {}, 'Password', el('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
+    el('button', { class: 'primary', type: 'submit' }, 'Log in'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const v = formValues(form);
+      const r = await api('POST', '/api/v1/login', { username: v.username, password: v.password });
+      sessionStorage.setItem('token', r.token);
+      sessionStorage.setItem('role', r.role);
+      sessionStorage.setItem('user', v.username);
+      location.hash = '#/pipelines';
+      start();
+    } catch (e) { showError(form, e); }
+  });
+  return [form];
+};
+
+views.status = async () => {
+  const s = await api('GET', '/api/v1/system');
+  const c = s.capabilities;
+  return [el('h2', {}, 'System'), el('dl', { id: 'system' },
+    el('dt', {}, 'Version'), el('dd', {}, s.version),
+    el('dt', {}, 'Uptime'), el('dd', {}, `${s.uptime_seconds} s`),
+    el('dt', {}, 'Clock'), el('dd', {}, `${s.clock.source}${s.clock.locked ? ' (locked)' : ' (free running)'}`),
+    el('dt', {}, 'CPUs'), el('dd', {}, c.cpus),
+    el('dt', {}, 'NVIDIA GPUs'), el('dd', {}, c.nvidia_gpus),
+    el('dt', {}, 'Vulkan drivers'), el('dd', {}, c.vulkan_drivers),
+    el('dt', {}, 'RDMA devices'), el('dd', {}, c.rdma_devices),
+    el('dt', {}, 'PTP clocks'), el('dd', {}, c.ptp_clocks),
+    el('dt', {}, 'Certificate'), el('dd', {}, `SHA-256 ${s.tls.sha256}`))];
+};
+
+// Grain rates from the change in head index between two looks.
+const lastHeads = new Map();
+const thumbs = new Map();
+
+async function thumbnail(id) {
+  try {
+    const r = await fetch(`/api/v1/flows/${id}/thumbnail`, { headers: { Authorization: `Bearer ${session.token}` } });
+    if (!r.ok) return null;
+    const old = thumbs.get(id);
+    if (old) URL.revokeObjectURL(old);
+    const url = URL.createObjectURL(await r.blob());
+    thumbs.set(id, url);
+    return url;
+  } catch { return null; }
+}
+
+views.flows = async () => {
+  const f = await api('GET', '/api/v1/flows');
+  const now = performance.now();
+  const rows = await Promise.all(f.flows.map(async (flow) => {
+    const prev = lastHeads.get(flow.id);
+    let rate = '-';
+    if (prev && flow.head_index !== null && now > prev.at) {
+      rate = ((flow.head_index - prev.head) / ((now - prev.at) / 1000)).toFixed(1);
+    }
+    lastHeads.set(flow.id, { head: flow.head_index, at: now });
+    const fmt = flow.format;
+    const what = fmt.kind === 'video' ? `${fmt.width}×${fmt.height} ${fmt.coding} ${fmt.rate}` : `${fmt.kind} ${fmt.data || ''} ${fmt.rate || ''}`;
+    const img = fmt.kind === 'video' ? await thumbnail(flow.id) : null;
+    return [flow.label, what, flow.writer_active ? 'live' : 'gone', rate, flow.grains_behind ?? '-',
+      flow.grains_written ?? '-', img ? el('img', { class: 'thumb', src: img, alt: `latest frame of ${flow.label}` }) : ''];
+  }));
+  return [el('h2', {}, 'Flows'), el('p', { class: 'dim' }, `Domain ${f.domain}`),
+    table(['Label', 'Format', 'Writer', 'Grains/s', 'Behind', 'Written', 'Latest frame'], rows)];
+};
+
+// A small graph of the pipeline: one box per node, upstream left.
+function graph(p) {
+  const nodes = p.spec.nodes;
+  const input = Object.fromEntries((p.spec.connections || []).map((c) => [c.to, c.from]));
+  const depth = (id, n = 0) => (input[id] && n < 64 ? depth(input[id], n + 1) + 1 : 0);
+  const cols = {};
+  const pos = {};
+  for (const n of nodes) {
+    const d = depth(n.id);
+    cols[d] = (cols[d] || 0) + 1;
+    pos[n.id] = { x: 10 + d * 170, y: 10 + (cols[d] - 1) * 46 };
+  }
+  const height = 20 + Math.max(...Object.values(cols)) * 46;
+  const width = 20 + (Math.max(...Object.keys(cols).map(Number)) + 1) * 170;
+  const g = svg('svg', { class: 'graph', width, height, viewBox: `0 0 ${width} ${height}` });
+  for (const c of p.spec.connections || []) {
+    const a = pos[c.from];
+    const b = pos[c.to];
+    if (a && b) g.append(svg('line', { x1: a.x + 140, y1: a.y + 17, x2: b.x, y2: b.y + 17 }));
+  }
+  for (const n of nodes) {
+    const state = p.nodes?.[n.id]?.state;
+    const cls = state === 'failed' ? 'bad' : (state === 'backing_off' || state === 'bypassed') ? 'warn' : '';
+    g.append(svg('rect', { x: pos[n.id].x, y: pos[n.id].y, width: 140, height: 34, rx: 4, class: cls }));
+    const t = svg('text', { x: pos[n.id].x + 8, y: pos[n.id].y + 21 });
+    t.textContent = `${n.id} · ${n.plugin || n.type}`;
+    g.append(t);
+  }
+  return g;
+}
+
+async function changeSpec(p, change, form) {
+  const spec = structuredClone(p.spec);
+  change(spec);
+  try {
+    await api('PUT', `/api/v1/pipelines/${p.name}`, spec);
+    render();
+  } catch (e) { if (form) showError(form, e); else alert(e.message); }
+}
+
+function addNodeForm(p) {
+  const ids = p.spec.nodes.map((n) => n.id);
+  const form = el('form', { class: 'inline add-node' },
+    el('label', {}, 'New node', el('input', { name: 'id', placeholder: 'id', required: true, size: 10 })),
+    el('label', {}, 'Type', el('select', { name: 'type' },
+      el('option', { value: 'video_plugin' }, 'video plugin'), el('option', { value: 'scte35_policy' }, 'SCTE-35 policy'))),
+    el('label', {}, 'Plugin', el('input', { name: 'plugin', placeholder: 'timecode', required: true, size: 12 })),
+    el('label', {}, 'Config (JSON)', el('input', { name: 'config', value: '{}', size: 14 })),
+    el('label', {}, 'Input', el('select', { name: 'from' }, ids.map((id) => el('option', { value: id }, id)))),
+    el('button', { type: 'submit' }, 'Add node'));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const v = formValues(form);
+    let config;
+    try { config = JSON.parse(v.config || '{}'); } catch (e) { showError(form, { message: `config: ${e.message}`, detail: 'config: not JSON' }); return; }
+    changeSpec(p, (s) => {
+      s.nodes.push({ id: v.id, type: v.type, plugin: v.plugin, config });
+      s.connections = [...(s.connections || []), { from: v.from, to: v.id }];
+    }, form);
+  });
+  return form;
+}
+
+function pipelineCard(p) {
+  const running = p.running;
+  const controls = can('operator') ? [
+    running
+      ? el('button', { type: 'button', class: 'stop', onclick: async () => { await api('POST', `/api/v1/pipelines/${p.name}/stop`); render(); } }, 'Stop')
+      : el('button', { type: 'button', class: 'primary start', onclick: async () => { await api('POST', `/api/v1/pipelines/${p.name}/start`); render(); } }, 'Start'),
+    el('button', { type: 'button', class: 'danger', onclick: async () => { if (confirm(`Delete ${p.name}?`)) { await api('DELETE', `/api/v1/pipelines/${p.name}`); render(); } } }, 'Delete'),
+  ] : [];
+  const rows = p.spec.nodes.map((n) => {
+    const s = p.nodes?.[n.id] || {};
+    const remove = can('operator') && p.spec.nodes.length > 1
+      ? el('button', { type: 'button', class: 'remove-node', onclick: () => changeSpec(p, (spec) => {
+        spec.nodes = spec.nodes.filter((x) => x.id !== n.id);
+        spec.connections = (spec.connections || []).filter((c) => c.from !== n.id && c.to !== n.id);
+      }) }, 'Remove') : '';
+    return [n.id, n.plugin ? `${n.type} (${n.plugin})` : n.type, s.state ? badge(s.state) : '-',
+      s.grains_out ?? '-', s.failures ?? '-', s.restarts ?? '-', s.last_error || '', remove];
+  });
+  return el('div', { class: 'card pipeline', 'data-name': p.name },
+    el('h3', {}, p.name, badge(running ? 'running' : 'stopped'), ...controls),
+    p.description ? el('p', { class: 'dim' }, p.description) : null,
+    graph(p),
+    table(['Node', 'Type', 'State', 'Grains', 'Failures', 'Restarts', 'Last error', ''], rows),
+    can('operator') ? addNodeForm(p) : null);
+}
+
+function newPipelineForm() {
+  const example = { name: 'studio-a', nodes: [
+    { id: 'bars', type: 'test_pattern', width: 1280, height: 720, rate: '25/1' },
+    { id: 'clock', type: 'video_plugin', plugin: 'timecode' }],
+  connections: [{ from: 'bars', to: 'clock' }] };
+  const form = el('form', { id: 'new-pipeline' },
+    el('h2', {}, 'New pipeline'),
+    el('textarea', { name: 'spec', spellcheck: 'false' }, JSON.stringify(example, null, 2)),
+    el('button', { class: 'primary', type: 'submit' }, 'Create'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    let spec;
+    try { spec = JSON.parse(form.elements.spec.value); } catch (e) { showError(form, { message: `spec: ${e.message}`, detail: 'spec: not JSON' }); return; }
+    try { await api('POST', '/api/v1/pipelines', spec); render(); } catch (e) { showError(form, e); }
+  });
+  return form;
+}
+
+views.pipelines = async () => {
+  const r = await api('GET', '/api/v1/pipelines');
+  return [el('h2', {}, 'Pipelines'), ...r.pipelines.map(pipelineCard), can('operator') ? newPipelineForm() : null];
+};
+
+function uploadForm() {
+  const bar = el('progress', { max: 100, value: 0, hidden: true });
+  const form = el('form', { id: 'upload' },
+    el('h2', {}, 'Upload a plugin'),
+    el('label', {}, 'Component (.wasm)', el('input', { name: 'component', type: 'file', accept: '.wasm', required: true })),
+    el('label', {}, 'Manifest (TOML)', el('input', { name: 'manifest', type: 'file', accept: '.toml', required: true })),
+    el('label', {}, 'Signature (128 hex digits, if signed)', el('input', { name: 'signature' })),
+    bar, el('button', { class: 'primary', type: 'submit' }, 'Upload'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const data = new FormData();
+    data.append('manifest', await form.elements.manifest.files[0].text());
+    data.append('component', form.elements.component.files[0]);
+    if (form.elements.signature.value.trim()) data.append('signature', form.elements.signature.value.trim());
+    // XMLHttpRequest, for upload progress events.
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/v1/plugins');
+    xhr.setRequestHeader('Authorization', `Bearer ${session.token}`);
+    bar.hidden = false;
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = (100 * e.loaded) / e.total; };
+    xhr.onload = () => {
+      if (xhr.status === 201) { render(); return; }
+      let p = {};
+      try { p = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      showError(form, new ApiError(xhr.status, p.title || xhr.statusText, p.detail || ''));
+    };
+    xhr.onerror = () => showError(form, new Error('upload failed: network error'));
+    xhr.send(data);
+  });
+  return form;
+}
+
+views.plugins = async () => {
+  const r = await api('GET', '/api/v1/plugins');
+  const rows = r.plugins.map((p) => {
+    const toggle = can('admin') && !p.bundled
+      ? el('button', { type: 'button', class: p.enabled ? 'disable' : 'enable', onclick: async () => { await api('POST', `/api/v1/plugins/${p.hash}/${p.enabled ? 'disable' : 'enable'}`); render(); } }, p.enabled ? 'Disable' : 'Enable')
+      : '';
+    return [p.name, p.version, p.world, p.description, p.capabilities.join(', ') || 'none',
+      `${p.limits.memory_bytes >> 20} MiB, ${p.limits.deadline_fraction} frame`,
+      p.bundled ? 'bundled' : (p.signed_by || 'unsigned'), p.enabled ? 'yes' : 'no', toggle];
+  });
+  return [el('h2', {}, 'Plugins'),
+    table(['Name', 'Version', 'World', 'Description', 'Capabilities', 'Limits', 'From', 'Enabled', ''], rows),
+    can('admin') ? uploadForm() : null];
+};
+
+views.audit = async () => {
+  let after = 0;
+  let records = [];
+  for (let page = 0; page < 50; page += 1) {
+    const r = await api('GET', `/api/v1/audit?after=${after}&limit=1000`);
+    if (r.records.length === 0) break;
+    records = records.concat(r.records).slice(-100);
+    after = r.records[r.records.length - 1].seq;
+  }
+  return [el('h2', {}, 'Audit log (latest 100)'),
+    table(['#', 'Time (UTC)', 'Who', 'From', 'What', 'Status'],
+      records.reverse().map((a) => [a.seq, time(a.at_ms), a.who, a.from, a.what, a.status]))];
+};
+
+views.users = async () => {
+  const r = await api('GET', '/api/v1/users');
+  const form = el('form', { id: 'add-user' },
+    el('h2', {}, 'Add a user'),
+    el('label', {}, 'Name', el('input', { name: 'name', required: true })),
+    el('label', {}, 'Password (12 characters or more)', el('input', { name: 'password', type: 'password', required: true })),
+    el('label', {}, 'Role', el('select', { name: 'role' }, ['viewer', 'operator', 'admin'].map((x) => el('option', { value: x }, x)))),
+    el('button', { class: 'primary', type: 'submit' }, 'Add'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try { await api('POST', '/api/v1/users', formValues(form)); render(); } catch (e) { showError(form, e); }
+  });
+  return [el('h2', {}, 'Users'),
+    table(['Name', 'Role', 'Created (UTC)', ''], r.users.map((u) => [u.name, u.role, time(u.created_ms),
+      el('button', { type: 'button', class: 'danger', onclick: async () => { try { await api('DELETE', `/api/v1/users/${u.name}`); render(); } catch (e) { alert(e.message); } } }, 'Delete')])),
+    form];
+};
+
+views.tokens = async () => {
+  const r = await api('GET', '/api/v1/tokens');
+  const shown = el('p', { id: 'new-token' });
+  const form = el('form', { class: 'inline', id: 'add-token' },
+    el('label', {}, 'Label', el('input', { name: 'label', required: true })),
+    el('button', { class: 'primary', type: 'submit' }, 'Make a token'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      const t = await api('POST', '/api/v1/tokens', { label: form.elements.label.value });
+      shown.textContent = `New token (shown once): ${t.token}`;
+    } catch (e) { showError(form, e); }
+  });
+  return [el('h2', {}, 'API tokens'),
+    table(['Id', 'User', 'Label', 'Expires (UTC)', ''], r.tokens.map((t) => [t.id, t.user, t.label, time(t.expires_ms),
+      el('button', { type: 'button', class: 'danger', onclick: async () => { await api('DELETE', `/api/v1/tokens/${t.id}`); render(); } }, 'Revoke')])),
+    form, shown];
+};
+
+// --- routing, live updates -----------------------------------------------
+
+function current() {
+  const name = location.hash.replace(/^#\//, '') || 'pipelines';
+  return views[name] && name !== 'login' ? name : 'pipelines';
+}
+
+// Refreshes (timer, events) leave a view alone while the user has typed
+// into one of its forms; a render after the user's own action does not.
+main.addEventListener('input', () => { main.dataset.dirty = '1'; });
+
+let rendering = Promise.resolve();
+function refresh() {
+  if (!main.dataset.dirty) render();
+}
+
+function render() {
+  rendering = rendering.then(async () => {
+    if (!session.token) {
+      main.replaceChildren(...views.login());
+      main.dataset.view = 'login';
+      return;
+    }
+    const name = current();
+    document.querySelectorAll('nav a').forEach((a) => a.classList.toggle('active', a.getAttribute('href') === `#/${name}`));
+    try {
+      const nodes = await views[name]();
+      // A refresh of the same view keeps a field the user is typing in.
+      const typing = main.contains(document.activeElement) && document.activeElement.matches('input, textarea, select');
+      if (typing && main.dataset.view === name) return;
+      main.replaceChildren(...nodes.filter(Boolean));
+      main.dataset.view = name;
+      delete main.dataset.dirty;
+    } catch (e) {
+      main.replaceChildren(el('p', { class: 'error', role: 'alert' }, e.message));
+    }
+  });
+  return rendering;
+}
+
+// The event stream: fetch (EventSource cannot send the token), parsed by
+// hand. A pipeline or node event re-renders the view; the connection is
+// made again after a drop.
+let streamAbort = null;
+async function events() {
+  streamAbort?.abort();
+  streamAbort = new AbortController();
+  const live = document.getElementById('live');
+  const last = document.getElementById('last-event');
+  try {
+    const r = await fetch('/api/v1/events', { headers: { Authorization: `Bearer ${session.token}` }, signal: streamAbort.signal });
+    if (!r.ok) throw new Error(`${r.status}`);
+    live.textContent = 'live';
+    live.classList.add('on');
+    const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let cut;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        if (!data) continue;
+        const e = JSON.parse(data);
+        last.textContent = `${time(e.at_ms)} ${e.kind} ${e.pipeline}${e.node ? `/${e.node}` : ''}`;
+        if (e.kind.startsWith('pipeline.') || e.kind.startsWith('node.')) refresh();
+      }
+    }
+  } catch (e) {
+    if (e.name === 'AbortError') return;
+  }
+  live.textContent = 'offline';
+  live.classList.remove('on');
+  if (session.token) setTimeout(events, 2000);
+}
+
+function start() {
+  const nav = document.getElementById('nav');
+  nav.hidden = false;
+  nav.querySelectorAll('[data-role]').forEach((a) => { a.hidden = !can(a.dataset.role); });
+  document.getElementById('who').textContent = `${session.user} (${session.role})`;
+  document.getElementById('logout').hidden = false;
+  events();
+  clearInterval(refreshTimer);
+  // Counters (grains, rates, thumbnails) between events.
+  refreshTimer = setInterval(() => { if (['flows', 'pipelines', 'status'].includes(current())) refresh(); }, 2000);
+  render();
+}
+
+function logout() {
+  sessionStorage.clear();
+  streamAbort?.abort();
+  clearInterval(refreshTimer);
+  document.getElementById('nav').hidden = true;
+  document.getElementById('logout').hidden = true;
+  document.getElementById('who').textContent = '';
+  render();
+}
+
+document.getElementById('logout').addEventListener('click', logout);
+window.addEventListener('hashchange', () => { delete main.dataset.dirty; render(); });
+if (session.token) start(); else render();
