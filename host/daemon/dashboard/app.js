@@ -157,10 +157,11 @@ views.flows = async () => {
     const what = fmt.kind === 'video' ? `${fmt.width}×${fmt.height} ${fmt.coding} ${fmt.rate}` : `${fmt.kind} ${fmt.data || ''} ${fmt.rate || ''}`;
     const img = fmt.kind === 'video' ? await thumbnail(flow.id) : null;
     return [flow.label, what, flow.writer_active ? 'live' : 'gone', rate, flow.grains_behind ?? '-',
-      flow.grains_written ?? '-', img ? el('img', { class: 'thumb', src: img, alt: `latest frame of ${flow.label}` }) : ''];
+      flow.grains_written ?? '-', flow.grains_invalid ?? '-', flow.missed_by_readers,
+      img ? el('img', { class: 'thumb', src: img, alt: `latest frame of ${flow.label}` }) : ''];
   }));
   return [el('h2', {}, 'Flows'), el('p', { class: 'dim' }, `Domain ${f.domain}`),
-    table(['Label', 'Format', 'Writer', 'Grains/s', 'Behind', 'Written', 'Latest frame'], rows)];
+    table(['Label', 'Format', 'Writer', 'Grains/s', 'Behind', 'Written', 'Invalid', 'Missed', 'Latest frame'], rows)];
 };
 
 // A small graph of the pipeline: one box per node, upstream left.

@@ -113,6 +113,10 @@ fn flows(state: &Shared) -> Result<Vec<serde_json::Value>, Problem> {
             "pipeline": ours.as_ref().map(|o| o.0.clone()),
             "node": ours.as_ref().map(|o| o.1.clone()),
             "grains_written": ours.as_ref().map(|o| o.2.grains_out.load(Relaxed)),
+            // Drops: grains written marked invalid (the writer's plugin was
+            // down) and grains the daemon's readers lost.
+            "grains_invalid": ours.as_ref().map(|o| o.2.invalid_out.load(Relaxed)),
+            "missed_by_readers": state.engine.missed_by_readers(d.id()),
         }));
     }
     Ok(out)

@@ -397,6 +397,13 @@ fn failing_plugins_restart_or_are_bypassed_and_other_pipelines_run_on() {
     assert!(seen.len() >= 70 && seen.windows(2).all(|w| w[1] == w[0] + 1), "good: {seen:?}");
     assert_eq!(b.node_status("good", "p")["failures"], 0);
 
+    // The flows show the drops: invalid grains written while backing off.
+    let flows = b.ok("GET", "/api/v1/flows", None);
+    let crashy_flow = flows["flows"].as_array().unwrap().iter().find(|f| f["label"] == "crashy/p").unwrap();
+    assert!(crashy_flow["grains_invalid"].as_u64() >= Some(1), "{crashy_flow}");
+    let good_flow = flows["flows"].as_array().unwrap().iter().find(|f| f["label"] == "good/p").unwrap();
+    assert_eq!((good_flow["grains_invalid"].as_u64(), good_flow["missed_by_readers"].as_u64()), (Some(0), Some(0)));
+
     // Metrics and the audit log show the failures.
     let metrics = b.c.get(format!("{}/metrics", b.daemon.url)).bearer_auth(&b.token).send().unwrap().text().unwrap();
     let value = |line: &str| -> f64 {

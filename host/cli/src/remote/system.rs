@@ -66,10 +66,12 @@ fn flow_rows(v: &Value) -> String {
                 cell(&f["head_index"]),
                 cell(&f["grains_behind"]),
                 cell(&f["grains_written"]),
+                cell(&f["grains_invalid"]),
+                cell(&f["missed_by_readers"]),
             ]
         })
         .collect();
-    table(&["LABEL", "FORMAT", "WRITER", "HEAD", "BEHIND", "WRITTEN"], &rows)
+    table(&["LABEL", "FORMAT", "WRITER", "HEAD", "BEHIND", "WRITTEN", "INVALID", "MISSED"], &rows)
 }
 
 /// Runs a `flows` command.

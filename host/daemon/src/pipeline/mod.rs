@@ -361,6 +361,18 @@ impl Engine {
         })
     }
 
+    /// Input grains the daemon's nodes reading flow `id` were too slow to
+    /// read (lost to them).
+    pub fn missed_by_readers(&self, id: Uuid) -> u64 {
+        let running = self.lock();
+        running
+            .iter()
+            .flat_map(|(p, r)| r.nodes.values().map(move |n| (p, n)))
+            .filter(|(p, n)| n.input.as_deref().is_some_and(|up| flow_id(p, up) == id))
+            .map(|(_, n)| n.status.missed_in.load(Relaxed))
+            .sum()
+    }
+
     /// Prometheus lines for every running node.
     pub fn write_metrics(&self, out: &mut String) {
         let running = self.lock();
