@@ -50,6 +50,10 @@ enum Command {
     Logout,
     /// The box: version, uptime, hardware, clock, certificate.
     Status,
+    /// Whether the box answers.
+    Health,
+    /// The box's metrics, in the Prometheus text format.
+    Metrics,
     /// Plugins: list, show, upload, remove, enable, disable.
     #[command(subcommand)]
     Plugins(remote::Plugins),
@@ -95,6 +99,8 @@ fn main() {
         Command::Login(a) => remote::login(a),
         Command::Logout => remote::logout(),
         Command::Status => remote::connect().and_then(|c| remote::status(&c, json)),
+        Command::Health => remote::connect().and_then(|c| remote::health(&c, json)),
+        Command::Metrics => remote::connect().and_then(|c| remote::metrics(&c)),
         Command::Plugins(cmd) => remote::connect().and_then(|c| remote::plugins(&c, cmd, json)),
         Command::Pipelines(cmd) => remote::connect().and_then(|c| remote::pipelines(&c, cmd, json)),
         Command::Flows(cmd) => remote::connect().and_then(|c| remote::flows(&c, cmd, json)),

@@ -106,7 +106,10 @@ fn the_cli_covers_every_resource_and_shows_the_apis_errors() {
     let mode = std::fs::metadata(&cli.config).unwrap();
     assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777, 0o600);
 
-    // status
+    // health, metrics, status
+    assert!(cli.run(&["health"]).ok().trim().ends_with(": ok"));
+    let metrics = cli.run(&["metrics"]).ok();
+    assert!(metrics.contains("# TYPE stagebox_uptime_seconds gauge"), "{metrics}");
     assert!(cli.run(&["status"]).ok().contains(&format!("tls:       SHA-256 {}", daemon.fingerprint)));
     assert_eq!(cli.json(&["status"])["tls"]["sha256"], daemon.fingerprint.as_str());
 
@@ -136,7 +139,7 @@ fn the_cli_covers_every_resource_and_shows_the_apis_errors() {
     let spec = |config: &str| {
         format!(
             r#"{{"name": "cli", "nodes": [
-                {{"id": "bars", "type": "test_pattern", "width": 64, "height": 36, "rate": "25"}},
+                {{"id": "bars", "type": "test_pattern", "width": 192, "height": 108, "rate": "25"}},
                 {{"id": "tc", "type": "video_plugin", "plugin": "timecode", "config": {config}}}],
               "connections": [{{"from": "bars", "to": "tc"}}]}}"#
         )
@@ -165,7 +168,7 @@ fn the_cli_covers_every_resource_and_shows_the_apis_errors() {
     let flows = cli.json(&["flows", "ls"]);
     let labels: Vec<&str> = flows["flows"].as_array().unwrap().iter().map(|f| f["label"].as_str().unwrap()).collect();
     assert_eq!(labels, ["cli/bars", "cli/tc"]);
-    assert!(cli.run(&["flows", "ls"]).ok().contains("64x36 v210 25/1"));
+    assert!(cli.run(&["flows", "ls"]).ok().contains("192x108 v210 25/1"));
     let bad = write(dir.path(), "bad.json", &spec("{}").replace("timecode", "nope"));
     cli.run(&["pipelines", "apply", "-f", bad.to_str().unwrap()])
         .fails_with("422 Invalid pipeline: nodes[1].plugin: no plugin \"nope\"");

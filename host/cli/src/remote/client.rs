@@ -56,6 +56,11 @@ impl Client {
         self.seen.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
+    /// The box's URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// A request to `path` (`/api/v1/...`) with the token.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let r = self.http.request(method, format!("{}{path}", self.base));
@@ -98,6 +103,11 @@ impl Client {
     /// `GET path`.
     pub fn get(&self, path: &str) -> Result<Value> {
         self.call(Method::GET, path, None)
+    }
+
+    /// `GET path`, answered as text (`/metrics`).
+    pub fn text(&self, path: &str) -> Result<String> {
+        Ok(self.send(self.request(Method::GET, path))?.text()?)
     }
 }
 

@@ -19,7 +19,7 @@ pub use system::{Audit, Events, Flows, Tls};
 
 pub use accounts::{tokens, users};
 pub use login::{login, logout};
-pub use system::{audit, events, flows, status, tls};
+pub use system::{audit, events, flows, health, metrics, status, tls};
 
 /// The client of the saved session's box.
 pub fn connect() -> anyhow::Result<client::Client> {

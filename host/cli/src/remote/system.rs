@@ -36,6 +36,18 @@ pub fn status(client: &Client, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// `stagebox health`: whether the box answers (no token needed).
+pub fn health(client: &Client, json: bool) -> Result<()> {
+    print(json, &client.get("/health")?, |h| format!("{}: {}", client.base(), cell(&h["status"])));
+    Ok(())
+}
+
+/// `stagebox metrics`: the box's Prometheus text, as it is.
+pub fn metrics(client: &Client) -> Result<()> {
+    print!("{}", client.text("/metrics")?);
+    Ok(())
+}
+
 /// `stagebox flows ...`.
 #[derive(Subcommand)]
 pub enum Flows {

@@ -271,6 +271,13 @@ impl Engine {
                 }
             }
         }
+        // Answer once the new nodes are past starting (each sets its state
+        // first thing on its thread), so a caller sees them running.
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while nodes.values().any(|n| n.status.state().0 == NodeState::Starting) && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         running.insert(name.clone(), Running { nodes });
         let kept: Vec<&str> = checked.spec.nodes.iter().zip(&keep).filter(|(_, k)| **k).map(|(n, _)| n.id()).collect();
         let kind = if was_running { "pipeline.updated" } else { "pipeline.started" };
