@@ -166,18 +166,9 @@ fn survives_damage_and_counts_it() {
 
 /// The packets carrying `section` on `pid` (pointer_field 0), counting
 /// continuity from `cc`.
-fn packetize(pid: u16, cc: &mut u8, section: &[u8]) -> Vec<u8> {
-    let mut data = vec![0u8];
-    data.extend_from_slice(section);
-    let mut out = Vec::new();
-    for (i, chunk) in data.chunks(184).enumerate() {
-        let mut p = vec![0x47, (if i == 0 { 0x40 } else { 0 }) | (pid >> 8) as u8, pid as u8, 0x10 | *cc];
-        *cc = (*cc + 1) % 16;
-        p.extend_from_slice(chunk);
-        p.resize(188, 0xff);
-        out.extend(p);
-    }
-    out
+/// The packets `p` cuts `section` into, as bytes.
+fn packetize(p: &mut SectionPacketizer, section: &[u8]) -> Vec<u8> {
+    p.packets(section).concat()
 }
 
 fn with_crc(mut section: Vec<u8>) -> Vec<u8> {
@@ -186,31 +177,142 @@ fn with_crc(mut section: Vec<u8>) -> Vec<u8> {
     section
 }
 
-#[test]
-fn scte35_sections_come_out_whole_on_their_pid() {
+/// The PAT and PMT of program 1 (PMT on 0x1000; H.264 on 0x100, SCTE-35
+/// on 0x1f0), written by hand from ISO/IEC 13818-1 §2.4.4.
+fn hand_made_tables() -> (Vec<u8>, Vec<u8>) {
     let pat = with_crc(vec![0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00, 0x00, 0x01, 0xf0, 0x00]);
     let pmt = with_crc(vec![
         0x02, 0xb0, 0x17, 0x00, 0x01, 0xc1, 0x00, 0x00, 0xe1, 0x00, 0xf0, 0x00, 0x1b, 0xe1, 0x00, 0xf0, 0x00, 0x86,
         0xe1, 0xf0, 0xf0, 0x00,
     ]);
-    let (mut c0, mut c1, mut c2) = (0, 0, 0);
-    let mut ts = packetize(0, &mut c0, &pat);
-    ts.extend(packetize(0x1000, &mut c1, &pmt));
-    let cues: Vec<Vec<u8>> = support::scte35_spec_examples()
-        .iter()
-        .map(|(_, b64)| SpliceInfoSection::from_text(b64).unwrap().to_bytes().unwrap())
-        .collect();
-    for cue in &cues {
-        ts.extend(packetize(0x1f0, &mut c2, cue));
-    }
-    let (events, stats) = demux_all(&ts, 188);
-    let sections: Vec<Vec<u8>> = events
+    (pat, pmt)
+}
+
+/// The sections the demuxer handed out on `pid`.
+fn sections_on(events: Vec<Event>, pid: u16) -> Vec<Vec<u8>> {
+    events
         .into_iter()
         .filter_map(|e| match e {
-            Event::Section { pid: 0x1f0, section } => Some(section),
+            Event::Section { pid: p, section } if p == pid => Some(section),
             _ => None,
         })
-        .collect();
+        .collect()
+}
+
+fn spec_cues() -> Vec<Vec<u8>> {
+    support::scte35_spec_examples()
+        .iter()
+        .map(|(_, b64)| SpliceInfoSection::from_text(b64).unwrap().to_bytes().unwrap())
+        .collect()
+}
+
+#[test]
+fn written_tables_are_the_hand_made_bytes() {
+    let (pat, pmt) = hand_made_tables();
+    assert_eq!(Pat { transport_stream_id: 1, version: 0, programs: vec![(1, 0x1000)] }.to_section(), pat);
+    let streams = vec![
+        PmtStream { stream_type: 0x1b, pid: 0x100, descriptors: vec![] },
+        PmtStream { stream_type: 0x86, pid: 0x1f0, descriptors: vec![] },
+    ];
+    assert_eq!(Pmt { program: 1, version: 0, pcr_pid: 0x100, descriptors: vec![], streams }.to_section(), pmt);
+}
+
+#[test]
+fn scte35_sections_come_out_whole_on_their_pid() {
+    let (pat, pmt) = hand_made_tables();
+    let mut ts = packetize(&mut SectionPacketizer::new(0, 0), &pat);
+    ts.extend(packetize(&mut SectionPacketizer::new(0x1000, 0), &pmt));
+    let cues = spec_cues();
+    let mut scte35 = SectionPacketizer::new(0x1f0, 0);
+    for cue in &cues {
+        ts.extend(packetize(&mut scte35, cue));
+    }
+    let (events, stats) = demux_all(&ts, 188);
+    let sections = sections_on(events, 0x1f0);
     assert_eq!(sections, cues);
     assert_eq!(stats.malformed, 0);
+}
+
+/// A stream the writer made from scratch (PAT, PMT, SDT, and the SCTE-35
+/// examples on their PID) is read by ffprobe (program, service names,
+/// stream) and by threefive (every cue, bit-identical).
+#[test]
+fn written_streams_are_read_by_ffprobe_and_threefive() {
+    let pat = Pat { transport_stream_id: 7, version: 0, programs: vec![(1, 0x1000)] };
+    // No PCR (0x1FFF): a data-only program. The CUEI registration
+    // descriptor marks the SCTE-35 PID as SCTE 35 §8.1 asks.
+    let pmt = Pmt {
+        program: 1,
+        version: 0,
+        pcr_pid: 0x1fff,
+        descriptors: vec![0x05, 0x04, b'C', b'U', b'E', b'I'],
+        streams: vec![PmtStream { stream_type: 0x86, pid: 0x1f0, descriptors: vec![] }],
+    };
+    let sdt = Sdt {
+        transport_stream_id: 7,
+        original_network_id: 0xff01,
+        version: 0,
+        services: vec![SdtService {
+            service_id: 1,
+            service_type: 1,
+            provider: "Stagebox".into(),
+            name: "Studio A".into(),
+        }],
+    };
+    let (mut p0, mut p1, mut p2, mut p3) = (
+        SectionPacketizer::new(0, 0),
+        SectionPacketizer::new(0x1000, 0),
+        SectionPacketizer::new(SDT_PID, 0),
+        SectionPacketizer::new(0x1f0, 0),
+    );
+    let cues = spec_cues();
+    let mut ts = Vec::new();
+    // Tables first and again halfway, as a muxer repeats them.
+    for half in cues.chunks(cues.len().div_ceil(2)) {
+        ts.extend(packetize(&mut p0, &pat.to_section()));
+        ts.extend(packetize(&mut p1, &pmt.to_section()));
+        ts.extend(packetize(&mut p2, &sdt.to_section()));
+        for cue in half {
+            ts.extend(packetize(&mut p3, cue));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("written.ts");
+    std::fs::write(&file, &ts).unwrap();
+
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_programs", "-of", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let probe: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let program = &probe["programs"][0];
+    assert_eq!(program["program_id"], 1, "{probe}");
+    assert_eq!(
+        (program["tags"]["service_name"].as_str(), program["tags"]["service_provider"].as_str()),
+        (Some("Studio A"), Some("Stagebox")),
+        "{probe}"
+    );
+    assert_eq!(program["streams"][0]["codec_name"], "scte_35", "{probe}");
+    assert_eq!(program["streams"][0]["id"], "0x1f0", "{probe}");
+
+    let script = r#"
+import json, sys, threefive
+cues = []
+stream = threefive.Stream(sys.argv[1])
+stream.decode(func=lambda cue: cues.append(cue.bites.hex()))
+print(json.dumps(cues))
+"#;
+    let out = std::process::Command::new(support::python()).arg("-c").arg(script).arg(&file).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    let sent: Vec<String> = cues.iter().map(|c| c.iter().map(|b| format!("{b:02x}")).collect()).collect();
+    assert_eq!(seen, sent);
+
+    // And our own demuxer reads back what it wrote.
+    let (events, stats) = demux_all(&ts, 188);
+    assert_eq!(stats.malformed, 0);
+    let sections = sections_on(events, 0x1f0);
+    assert_eq!(sections, cues);
 }

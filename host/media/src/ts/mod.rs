@@ -1,5 +1,6 @@
-//! MPEG-2 transport streams (ISO/IEC 13818-1): packets, PSI, PES and
-//! timestamps, and a [`Demuxer`] that follows the PAT and PMTs of a byte
+//! MPEG-2 transport streams (ISO/IEC 13818-1): packets, PSI (PAT, PMT and
+//! the DVB SDT, read and written), PES and timestamps, sections cut back
+//! into packets ([`SectionPacketizer`]), and a [`Demuxer`] that follows the PAT and PMTs of a byte
 //! stream and hands out what its elementary streams carry.
 //!
 //! It survives garbage: it resynchronises on 0x47, counts what it drops in
@@ -20,11 +21,13 @@ mod demux;
 mod packet;
 mod pes;
 mod psi;
+mod write;
 
 pub use demux::{Demuxer, Event, TsStats};
 pub use packet::{Adaptation, NULL_PID, PACKET_SIZE, Packet, SYNC_BYTE};
 pub use pes::{MAX_PES, Pes, PesAssembler, Timeline, WRAP};
 pub use psi::{MAX_SECTION, Pat, Pmt, PmtStream, SectionAssembler};
+pub use write::{SDT_PID, Sdt, SdtService, SectionPacketizer};
 
 /// stream_type of H.264 video.
 pub const STREAM_TYPE_H264: u8 = 0x1b;

@@ -83,7 +83,12 @@ impl SectionAssembler {
     }
 }
 
-/// The fixed header of a long-form section, after its CRC is checked.
+/// The fixed header of a long-form section, after its CRC is checked:
+/// (the 16-bit id, version, the body between header and CRC).
+pub(crate) fn long_section_body(section: &[u8], table_id: u8) -> Result<(u16, u8, &[u8]), TsError> {
+    long_section(section, table_id)
+}
+
 fn long_section(section: &[u8], table_id: u8) -> Result<(u16, u8, &[u8]), TsError> {
     if section.first() != Some(&table_id) {
         return Err(TsError::Section("unexpected table_id"));
