@@ -19,6 +19,7 @@ pub mod calendar;
 pub mod captions;
 pub mod crc;
 pub mod loudness;
+pub mod rtp;
 pub mod scte35;
 pub mod timecode;
 pub mod ts;

@@ -9,38 +9,7 @@ use stagebox_media::crc::crc32_mpeg2;
 use stagebox_media::scte35::SpliceInfoSection;
 use stagebox_media::ts::*;
 use std::process::Command;
-use support::{Rng, ffmpeg};
-
-/// A 2-second TS with H.264 (B-frames) and AAC, made by ffmpeg.
-fn sample_ts(dir: &std::path::Path) -> Vec<u8> {
-    ffmpeg(
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000",
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-bf",
-            "2",
-            "-c:a",
-            "aac",
-            "-f",
-            "mpegts",
-            "sample.ts",
-        ],
-        dir,
-    );
-    std::fs::read(dir.join("sample.ts")).unwrap()
-}
+use support::{Rng, sample_ts};
 
 /// ffprobe's (stream index, pid, codec) and per-stream packet PTS lists.
 fn ffprobe(dir: &std::path::Path) -> (Vec<(u16, String)>, Vec<Vec<u64>>) {

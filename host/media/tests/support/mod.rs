@@ -209,3 +209,34 @@ pub fn captioned_ts(dir: &Path, cues: &[Cue], frames: usize) -> Vec<u8> {
 }
 
 pub mod ebu;
+
+/// A 2-second TS with H.264 (B-frames) and AAC, made by ffmpeg.
+pub fn sample_ts(dir: &std::path::Path) -> Vec<u8> {
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-bf",
+            "2",
+            "-c:a",
+            "aac",
+            "-f",
+            "mpegts",
+            "sample.ts",
+        ],
+        dir,
+    );
+    std::fs::read(dir.join("sample.ts")).unwrap()
+}

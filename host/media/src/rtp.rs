@@ -1,0 +1,308 @@
+//! RTP (RFC 3550): packets read and written, and a [`Reorder`] window that
+//! puts a stream back in sequence order, drops duplicates and counts what
+//! was lost. Pure: the sockets are `host/io`'s.
+//!
+//! ```
+//! use stagebox_media::rtp::{Reorder, RtpHeader, PT_MP2T, write};
+//! let mut reorder = Reorder::new(32);
+//! let mut out = Vec::new();
+//! for seq in [1u16, 3, 3, 2] {
+//!     let bytes = write(&RtpHeader { marker: false, payload_type: PT_MP2T, sequence: seq, timestamp: 0, ssrc: 7 }, &[seq as u8]);
+//!     let packet = stagebox_media::rtp::parse(&bytes)?;
+//!     reorder.push(packet.header.sequence, packet.payload, &mut out);
+//! }
+//! assert_eq!(out, [vec![1], vec![2], vec![3]]);
+//! assert_eq!(reorder.stats().duplicates, 1);
+//! # Ok::<(), stagebox_media::rtp::RtpError>(())
+//! ```
+
+/// The static payload type of MPEG-2 transport streams (RFC 3551).
+pub const PT_MP2T: u8 = 33;
+
+/// Why bytes are not an RTP packet.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RtpError {
+    /// Shorter than the 12-byte header, its CSRCs or its extension.
+    #[error("RTP packet of {0} bytes is shorter than its header")]
+    Short(usize),
+    /// Not RTP version 2.
+    #[error("RTP version {0}, not 2")]
+    Version(u8),
+    /// The padding count is zero or runs past the payload.
+    #[error("RTP padding of {0} bytes does not fit")]
+    Padding(u8),
+}
+
+/// The fixed RTP header (CSRCs and extensions are skipped when reading
+/// and not written).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpHeader {
+    /// The marker bit.
+    pub marker: bool,
+    /// The payload type, 7 bits.
+    pub payload_type: u8,
+    /// The sequence number.
+    pub sequence: u16,
+    /// The media timestamp (90 kHz for MPEG-2 TS).
+    pub timestamp: u32,
+    /// The synchronisation source.
+    pub ssrc: u32,
+}
+
+/// A parsed packet, borrowing its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtpPacket<'a> {
+    /// The header.
+    pub header: RtpHeader,
+    /// The payload, without CSRCs, extension or padding.
+    pub payload: &'a [u8],
+}
+
+/// Reads one packet.
+pub fn parse(bytes: &[u8]) -> Result<RtpPacket<'_>, RtpError> {
+    let short = RtpError::Short(bytes.len());
+    if bytes.len() < 12 {
+        return Err(short);
+    }
+    let version = bytes[0] >> 6;
+    if version != 2 {
+        return Err(RtpError::Version(version));
+    }
+    let (padding, extension, csrcs) = (bytes[0] & 0x20 != 0, bytes[0] & 0x10 != 0, usize::from(bytes[0] & 0x0f));
+    let header = RtpHeader {
+        marker: bytes[1] & 0x80 != 0,
+        payload_type: bytes[1] & 0x7f,
+        sequence: u16::from_be_bytes([bytes[2], bytes[3]]),
+        timestamp: u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]),
+        ssrc: u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]),
+    };
+    let mut start = 12 + 4 * csrcs;
+    if extension {
+        let words = bytes.get(start + 2..start + 4).ok_or(short.clone())?;
+        start += 4 + 4 * usize::from(u16::from_be_bytes([words[0], words[1]]));
+    }
+    let mut end = bytes.len();
+    if start > end {
+        return Err(short);
+    }
+    if padding {
+        let count = bytes[end - 1];
+        if count == 0 || usize::from(count) > end - start {
+            return Err(RtpError::Padding(count));
+        }
+        end -= usize::from(count);
+    }
+    Ok(RtpPacket { header, payload: &bytes[start..end] })
+}
+
+/// Writes one packet: the 12-byte header, then `payload`.
+pub fn write(header: &RtpHeader, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + payload.len());
+    out.push(0x80);
+    out.push(if header.marker { 0x80 } else { 0 } | (header.payload_type & 0x7f));
+    out.extend(header.sequence.to_be_bytes());
+    out.extend(header.timestamp.to_be_bytes());
+    out.extend(header.ssrc.to_be_bytes());
+    out.extend(payload);
+    out
+}
+
+/// What a [`Reorder`] window saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReorderStats {
+    /// Packets pushed.
+    pub received: u64,
+    /// Packets handed out, in order.
+    pub delivered: u64,
+    /// Packets that arrived after a later one.
+    pub reordered: u64,
+    /// Second copies of a packet still in the window, dropped.
+    pub duplicates: u64,
+    /// Packets that came after their turn had passed (or copies of one
+    /// already handed out), dropped.
+    pub late: u64,
+    /// Sequence numbers given up on: never arrived within the window.
+    pub lost: u64,
+    /// Times the sender's sequence jumped so far that the window started
+    /// afresh (a restarted sender).
+    pub restarts: u64,
+}
+
+/// A jump in sequence numbers beyond this many packets is a new stream,
+/// not loss.
+const RESTART: i32 = 3000;
+
+/// Puts packets back in sequence order within a window of `window`
+/// packets: a packet waits until those before it arrive, or until one
+/// arrives `window` or more ahead, when the missing ones are counted lost.
+/// The first packet pushed is where the stream starts: anything older that
+/// comes after it is late.
+#[derive(Debug)]
+pub struct Reorder {
+    slots: Vec<Option<(u16, Vec<u8>)>>,
+    next: Option<u16>,
+    highest: Option<u16>,
+    stats: ReorderStats,
+}
+
+impl Reorder {
+    /// A window of `window` packets (at least 1).
+    pub fn new(window: usize) -> Reorder {
+        Reorder {
+            slots: vec![None; window.clamp(1, 32_768)],
+            next: None,
+            highest: None,
+            stats: ReorderStats::default(),
+        }
+    }
+
+    /// What it saw so far.
+    pub fn stats(&self) -> ReorderStats {
+        self.stats
+    }
+
+    fn slot(&self, seq: u16) -> usize {
+        usize::from(seq) % self.slots.len()
+    }
+
+    /// Hands out the packet `next` if it is here, or counts it lost when
+    /// `force`; returns whether `next` moved.
+    fn step(&mut self, force: bool, out: &mut Vec<Vec<u8>>) -> bool {
+        let Some(next) = self.next else { return false };
+        let i = self.slot(next);
+        match self.slots[i].take() {
+            Some((seq, payload)) if seq == next => {
+                out.push(payload);
+                self.stats.delivered += 1;
+            }
+            other => {
+                self.slots[i] = other;
+                if !force {
+                    return false;
+                }
+                self.stats.lost += 1;
+            }
+        }
+        self.next = Some(next.wrapping_add(1));
+        true
+    }
+
+    /// Adds packet `seq`; packets now in order are pushed onto `out`.
+    pub fn push(&mut self, seq: u16, payload: &[u8], out: &mut Vec<Vec<u8>>) {
+        self.stats.received += 1;
+        let next = *self.next.get_or_insert(seq);
+        let ahead = i32::from(seq.wrapping_sub(next) as i16);
+        if !(-RESTART..=RESTART).contains(&ahead) {
+            // A new stream: hand out what is waiting, then start from here.
+            self.flush(out);
+            self.stats.restarts += 1;
+            self.next = Some(seq);
+            self.highest = None;
+            return self.push_in_window(seq, payload, out);
+        }
+        if ahead < 0 {
+            self.stats.late += 1;
+            return;
+        }
+        // Too far ahead for the window: give up on the oldest until it fits.
+        let window = self.slots.len() as i32;
+        let mut ahead = ahead;
+        while ahead >= window {
+            self.step(true, out);
+            ahead -= 1;
+        }
+        self.push_in_window(seq, payload, out);
+    }
+
+    fn push_in_window(&mut self, seq: u16, payload: &[u8], out: &mut Vec<Vec<u8>>) {
+        let i = self.slot(seq);
+        if self.slots[i].as_ref().is_some_and(|(s, _)| *s == seq) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        if self.highest.is_some_and(|h| (seq.wrapping_sub(h) as i16) < 0) {
+            self.stats.reordered += 1;
+        } else {
+            self.highest = Some(seq);
+        }
+        self.slots[i] = Some((seq, payload.to_vec()));
+        while self.step(false, out) {}
+    }
+
+    /// Hands out everything still waiting, in order, counting the gaps
+    /// lost (at the end of a stream).
+    pub fn flush(&mut self, out: &mut Vec<Vec<u8>>) {
+        let waiting = self.slots.iter().filter(|s| s.is_some()).count();
+        let mut handed = 0;
+        let mut guard = self.slots.len();
+        while handed < waiting && guard > 0 {
+            let before = self.stats.delivered;
+            self.step(true, out);
+            handed += usize::from(self.stats.delivered > before);
+            guard -= 1;
+        }
+        self.slots.iter_mut().for_each(|s| *s = None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn header(sequence: u16) -> RtpHeader {
+        RtpHeader { marker: false, payload_type: PT_MP2T, sequence, timestamp: 9, ssrc: 0x1234 }
+    }
+
+    #[test]
+    fn headers_round_trip_and_extensions_padding_and_csrcs_are_skipped() {
+        let bytes = write(&RtpHeader { marker: true, ..header(65535) }, b"payload");
+        let p = parse(&bytes).unwrap();
+        assert_eq!((p.header, p.payload), (RtpHeader { marker: true, ..header(65535) }, &b"payload"[..]));
+        // Two CSRCs, a one-word extension, and 3 bytes of padding.
+        let mut b = vec![0x80 | 0x20 | 0x10 | 2, 33, 0, 1, 0, 0, 0, 9, 0, 0, 0x12, 0x34];
+        b.extend([0u8; 8]);
+        b.extend([0xbe, 0xde, 0, 1, 1, 2, 3, 4]);
+        b.extend(b"ts");
+        b.extend([0, 0, 3]);
+        assert_eq!(parse(&b).unwrap().payload, b"ts");
+        assert_eq!(parse(&b[..11]), Err(RtpError::Short(11)));
+        let mut v1 = b.clone();
+        v1[0] = 0x40;
+        assert_eq!(parse(&v1), Err(RtpError::Version(1)));
+        let mut pad = b.clone();
+        *pad.last_mut().unwrap() = 200;
+        assert_eq!(parse(&pad), Err(RtpError::Padding(200)));
+        // Never panics on anything short.
+        for n in 0..b.len() {
+            let _ = parse(&b[..n]);
+        }
+    }
+
+    fn run(window: usize, seqs: &[u16]) -> (Vec<u16>, ReorderStats) {
+        let mut r = Reorder::new(window);
+        let mut out = Vec::new();
+        for s in seqs {
+            r.push(*s, &s.to_be_bytes(), &mut out);
+        }
+        r.flush(&mut out);
+        (out.iter().map(|p| u16::from_be_bytes([p[0], p[1]])).collect(), r.stats())
+    }
+
+    #[test]
+    fn reorders_drops_copies_and_counts_losses_across_the_wrap() {
+        // A second 0 after 0 went out is late; a second 2 while it waits
+        // for 1 is a duplicate.
+        let (out, s) = run(8, &[65533, 65535, 65534, 0, 0, 2, 2, 1, 65534]);
+        assert_eq!(out, [65533, 65534, 65535, 0, 1, 2]);
+        assert_eq!((s.reordered, s.duplicates, s.late, s.lost), (2, 1, 2, 0));
+        // 3 never comes: given up on when 4 + window arrives.
+        let (out, s) = run(4, &[1, 2, 4, 5, 6, 7, 8]);
+        assert_eq!(out, [1, 2, 4, 5, 6, 7, 8]);
+        assert_eq!(s.lost, 1);
+        // A restarted sender is followed, not counted as 60000 losses.
+        let (out, s) = run(4, &[100, 101, 40000, 40001]);
+        assert_eq!(out, [100, 101, 40000, 40001]);
+        assert_eq!((s.lost, s.restarts), (0, 1));
+    }
+}
