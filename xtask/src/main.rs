@@ -48,6 +48,7 @@ const FUZZ_TARGETS: &[(&str, &str)] = &[
     ("host/media", "cea608_decode"),
     ("host/media", "cea708_decode"),
     ("host/media", "ts_demux"),
+    ("host/media", "rtp_reorder"),
     ("host/media", "caption_sei"),
     ("host/media", "caption_text"),
 ];
