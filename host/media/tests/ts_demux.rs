@@ -285,3 +285,63 @@ print(json.dumps(cues))
     let sections = sections_on(events, 0x1f0);
     assert_eq!(sections, cues);
 }
+
+/// ffmpeg's debug log of reading `ts`: every "Continuity check failed".
+fn ffmpeg_cc_failures(dir: &std::path::Path, ts: &[u8]) -> usize {
+    let file = dir.join("probe.ts");
+    std::fs::write(&file, ts).unwrap();
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "debug", "-i"])
+        .arg(&file)
+        .args(["-map", "0", "-c", "copy", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stderr).matches("Continuity check failed").count()
+}
+
+/// A failover splices two sources: cut mid-stream from one ffmpeg stream
+/// to another, the raw splice makes ffmpeg report continuity failures; the
+/// same splice through a `Restamper` (told of the switch) makes none, and
+/// the PCR PID's first adaptation field after it says discontinuity.
+#[test]
+fn a_restamped_splice_has_no_continuity_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let primary = sample_ts(dir.path());
+    let backup = support::lavfi_ts(dir.path(), "testsrc2", "backup.ts");
+    let (a, b) = (primary.len() / PACKET_SIZE, backup.len() / PACKET_SIZE);
+    // The primary's first half, then the backup from a third of the way in.
+    let first: Vec<[u8; PACKET_SIZE]> =
+        primary.chunks_exact(PACKET_SIZE).take(a / 2).map(|p| p.try_into().unwrap()).collect();
+    let second: Vec<[u8; PACKET_SIZE]> =
+        backup.chunks_exact(PACKET_SIZE).skip(b / 3).map(|p| p.try_into().unwrap()).collect();
+    let raw: Vec<u8> = first.iter().chain(&second).flatten().copied().collect();
+    assert!(ffmpeg_cc_failures(dir.path(), &raw) > 0, "the raw splice must show the problem");
+
+    let mut restamper = Restamper::new();
+    let mut out = Vec::new();
+    for p in &first {
+        let mut p = *p;
+        restamper.restamp(&mut p);
+        out.push(p);
+    }
+    restamper.switch();
+    for p in &second {
+        let mut p = *p;
+        restamper.restamp(&mut p);
+        out.push(p);
+    }
+    let spliced: Vec<u8> = out.iter().flatten().copied().collect();
+    assert_eq!(ffmpeg_cc_failures(dir.path(), &spliced), 0);
+    let mut demux = Demuxer::new();
+    demux.push(&spliced);
+    demux.finish();
+    assert_eq!(demux.stats().continuity_errors, 0);
+    // The first packet after the switch that carries a PCR is flagged.
+    let first_pcr = out[first.len()..]
+        .iter()
+        .map(|p| Packet::parse(p).unwrap())
+        .find(|p| p.adaptation.is_some_and(|a| a.pcr.is_some()))
+        .unwrap();
+    assert!(first_pcr.adaptation.unwrap().discontinuity);
+}

@@ -21,12 +21,14 @@ mod demux;
 mod packet;
 mod pes;
 mod psi;
+mod restamp;
 mod write;
 
 pub use demux::{Demuxer, Event, TsStats};
 pub use packet::{Adaptation, NULL_PID, PACKET_SIZE, Packet, SYNC_BYTE};
 pub use pes::{MAX_PES, Pes, PesAssembler, Timeline, WRAP};
 pub use psi::{MAX_SECTION, Pat, Pmt, PmtStream, SectionAssembler};
+pub use restamp::Restamper;
 pub use write::{SDT_PID, Sdt, SdtService, SectionPacketizer};
 
 /// stream_type of H.264 video.

@@ -211,13 +211,20 @@ pub fn captioned_ts(dir: &Path, cues: &[Cue], frames: usize) -> Vec<u8> {
 pub mod ebu;
 
 /// A 2-second TS with H.264 (B-frames) and AAC, made by ffmpeg.
-pub fn sample_ts(dir: &std::path::Path) -> Vec<u8> {
+pub fn sample_ts(dir: &Path) -> Vec<u8> {
+    lavfi_ts(dir, "testsrc", "sample.ts")
+}
+
+/// A 2-second TS of ffmpeg's lavfi `pattern` (`testsrc`, `testsrc2`, …) in
+/// H.264 with B-frames and a 440 Hz tone in AAC, written to `dir/name`.
+pub fn lavfi_ts(dir: &Path, pattern: &str, name: &str) -> Vec<u8> {
+    let video = format!("{pattern}=size=160x120:rate=25");
     ffmpeg(
         &[
             "-f",
             "lavfi",
             "-i",
-            "testsrc=size=160x120:rate=25",
+            &video,
             "-f",
             "lavfi",
             "-i",
@@ -234,9 +241,9 @@ pub fn sample_ts(dir: &std::path::Path) -> Vec<u8> {
             "aac",
             "-f",
             "mpegts",
-            "sample.ts",
+            name,
         ],
         dir,
     );
-    std::fs::read(dir.join("sample.ts")).unwrap()
+    std::fs::read(dir.join(name)).unwrap()
 }
