@@ -35,6 +35,8 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     // The dashboard walkthrough runs in Debian's Chromium (playwright-core
     // from npm drives it; Node.js comes with the machine).
     ("chromium", "headless browser for the dashboard walkthrough"),
+    // libsrt's srt-live-transmit receives the distributor's SRT outputs.
+    ("srt-tools", "the libsrt peer in the distributor tests"),
 ];
 
 /// cargo-fuzz, pinned.

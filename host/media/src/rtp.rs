@@ -98,13 +98,20 @@ pub fn parse(bytes: &[u8]) -> Result<RtpPacket<'_>, RtpError> {
 /// Writes one packet: the 12-byte header, then `payload`.
 pub fn write(header: &RtpHeader, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(12 + payload.len());
+    write_into(header, payload, &mut out);
+    out
+}
+
+/// Writes one packet into `out`, replacing what it held (so a sender can
+/// reuse one buffer).
+pub fn write_into(header: &RtpHeader, payload: &[u8], out: &mut Vec<u8>) {
+    out.clear();
     out.push(0x80);
     out.push(if header.marker { 0x80 } else { 0 } | (header.payload_type & 0x7f));
     out.extend(header.sequence.to_be_bytes());
     out.extend(header.timestamp.to_be_bytes());
     out.extend(header.ssrc.to_be_bytes());
     out.extend(payload);
-    out
 }
 
 /// What a [`Reorder`] window saw.
@@ -154,6 +161,16 @@ impl Reorder {
             highest: None,
             stats: ReorderStats::default(),
         }
+    }
+
+    /// Forgets where the stream was (what waits is dropped, its gaps not
+    /// counted lost): the next packet starts it afresh, as after a sender
+    /// restarted with new sequence numbers. The counters carry on.
+    pub fn restart(&mut self) {
+        self.slots.iter_mut().for_each(|s| *s = None);
+        self.next = None;
+        self.highest = None;
+        self.stats.restarts += 1;
     }
 
     /// What it saw so far.

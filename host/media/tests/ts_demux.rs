@@ -266,38 +266,13 @@ fn written_streams_are_read_by_ffprobe_and_threefive() {
     assert_eq!(program["streams"][0]["codec_name"], "scte_35", "{probe}");
     assert_eq!(program["streams"][0]["id"], "0x1f0", "{probe}");
 
-    let script = r#"
-import json, sys, threefive
-cues = []
-stream = threefive.Stream(sys.argv[1])
-stream.decode(func=lambda cue: cues.append(cue.bites.hex()))
-print(json.dumps(cues))
-"#;
-    let out = std::process::Command::new(support::python()).arg("-c").arg(script).arg(&file).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let seen: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
-    let sent: Vec<String> = cues.iter().map(|c| c.iter().map(|b| format!("{b:02x}")).collect()).collect();
-    assert_eq!(seen, sent);
+    assert_eq!(support::threefive_cues(dir.path(), "written.ts"), cues);
 
     // And our own demuxer reads back what it wrote.
     let (events, stats) = demux_all(&ts, 188);
     assert_eq!(stats.malformed, 0);
     let sections = sections_on(events, 0x1f0);
     assert_eq!(sections, cues);
-}
-
-/// ffmpeg's debug log of reading `ts`: every "Continuity check failed".
-fn ffmpeg_cc_failures(dir: &std::path::Path, ts: &[u8]) -> usize {
-    let file = dir.join("probe.ts");
-    std::fs::write(&file, ts).unwrap();
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-v", "debug", "-i"])
-        .arg(&file)
-        .args(["-map", "0", "-c", "copy", "-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stderr).matches("Continuity check failed").count()
 }
 
 /// A failover splices two sources: cut mid-stream from one ffmpeg stream
@@ -316,7 +291,7 @@ fn a_restamped_splice_has_no_continuity_failures() {
     let second: Vec<[u8; PACKET_SIZE]> =
         backup.chunks_exact(PACKET_SIZE).skip(b / 3).map(|p| p.try_into().unwrap()).collect();
     let raw: Vec<u8> = first.iter().chain(&second).flatten().copied().collect();
-    assert!(ffmpeg_cc_failures(dir.path(), &raw) > 0, "the raw splice must show the problem");
+    assert!(support::ffmpeg_cc_failures(dir.path(), "raw.ts", &raw) > 0, "the raw splice must show the problem");
 
     let mut restamper = Restamper::new();
     let mut out = Vec::new();
@@ -332,7 +307,7 @@ fn a_restamped_splice_has_no_continuity_failures() {
         out.push(p);
     }
     let spliced: Vec<u8> = out.iter().flatten().copied().collect();
-    assert_eq!(ffmpeg_cc_failures(dir.path(), &spliced), 0);
+    assert_eq!(support::ffmpeg_cc_failures(dir.path(), "spliced.ts", &spliced), 0);
     let mut demux = Demuxer::new();
     demux.push(&spliced);
     demux.finish();

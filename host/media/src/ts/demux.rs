@@ -2,6 +2,7 @@
 //! packets and sections of every elementary stream.
 
 use super::STREAM_TYPE_SCTE35;
+use super::continuity::{Continuity, follow};
 use super::packet::{PACKET_SIZE, Packet, SYNC_BYTE};
 use super::pes::{Pes, PesAssembler};
 use super::psi::{Pat, Pmt, SectionAssembler};
@@ -200,15 +201,14 @@ impl Demuxer {
             return;
         }
         let discontinuity = packet.adaptation.is_some_and(|a| a.discontinuity);
-        match state.continuity {
-            Some(last) if packet.continuity == last && !discontinuity => return, // a duplicate packet
-            Some(last) if packet.continuity != (last + 1) % 16 && !discontinuity => {
+        match follow(&mut state.continuity, packet.continuity, true, discontinuity) {
+            Continuity::Duplicate => return,
+            Continuity::Gap => {
                 self.stats.continuity_errors += 1;
                 reset(state);
             }
-            _ => {}
+            Continuity::InOrder => {}
         }
-        state.continuity = Some(packet.continuity);
         let pid = packet.pid;
         match &mut state.carrier {
             Carrier::Psi(a) => {

@@ -1,7 +1,10 @@
 //! MPEG-2 transport streams (ISO/IEC 13818-1): packets, PSI (PAT, PMT and
 //! the DVB SDT, read and written), PES and timestamps, sections cut back
 //! into packets ([`SectionPacketizer`]), and a [`Demuxer`] that follows the PAT and PMTs of a byte
-//! stream and hands out what its elementary streams carry.
+//! stream and hands out what its elementary streams carry. For forwarding
+//! without taking streams apart: [`ContinuityCheck`], [`ProgramWatch`]
+//! (which PIDs carry SCTE-35, their sections, the video PTS) and
+//! [`Restamper`] (continuity kept across a source switch).
 //!
 //! It survives garbage: it resynchronises on 0x47, counts what it drops in
 //! [`TsStats`] and never panics (`cargo xtask fuzz ts_demux`).
@@ -17,18 +20,22 @@
 //! }
 //! ```
 
+mod continuity;
 mod demux;
 mod packet;
 mod pes;
 mod psi;
 mod restamp;
+mod watch;
 mod write;
 
+pub use continuity::{Continuity, ContinuityCheck, follow};
 pub use demux::{Demuxer, Event, TsStats};
 pub use packet::{Adaptation, NULL_PID, PACKET_SIZE, Packet, SYNC_BYTE};
 pub use pes::{MAX_PES, Pes, PesAssembler, Timeline, WRAP};
 pub use psi::{MAX_SECTION, Pat, Pmt, PmtStream, SectionAssembler};
 pub use restamp::Restamper;
+pub use watch::ProgramWatch;
 pub use write::{SDT_PID, Sdt, SdtService, SectionPacketizer};
 
 /// stream_type of H.264 video.

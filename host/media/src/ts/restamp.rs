@@ -53,7 +53,11 @@ impl Restamper {
             self.flag[pid] = false;
         }
         if control & 0x1 == 0 {
-            // No payload: the counter does not advance.
+            // No payload: the counter does not advance, and the packet
+            // repeats the last one sent (§2.4.3.3; ffmpeg checks this).
+            if let Some(next) = self.next[pid] {
+                packet[3] = (packet[3] & 0xf0) | (next.wrapping_sub(1) & 0x0f);
+            }
             return;
         }
         let cc = match self.next[pid] {
@@ -109,5 +113,11 @@ mod tests {
         let mut p = packet(0x200, 3, true);
         r.restamp(&mut p);
         assert_eq!((p[3] & 0x0f, p[5] & 0x80), (3, 0));
+        // A packet with only an adaptation field (a PCR) repeats the last
+        // counter sent on its PID, whatever the source put there.
+        let mut p = packet(0x100, 2, true);
+        p[3] = 0x20 | 2;
+        r.restamp(&mut p);
+        assert_eq!(p[3], 0x20 | 10);
     }
 }

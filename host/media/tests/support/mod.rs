@@ -247,3 +247,35 @@ pub fn lavfi_ts(dir: &Path, pattern: &str, name: &str) -> Vec<u8> {
     );
     std::fs::read(dir.join(name)).unwrap()
 }
+
+/// "Continuity check failed" lines in ffmpeg's debug log of reading `ts`
+/// (written to `dir/name`).
+pub fn ffmpeg_cc_failures(dir: &Path, name: &str, ts: &[u8]) -> usize {
+    let file = dir.join(name);
+    std::fs::write(&file, ts).unwrap();
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "debug", "-i"])
+        .arg(&file)
+        .args(["-map", "0", "-c", "copy", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stderr).matches("Continuity check failed").count()
+}
+
+/// The SCTE-35 sections threefive finds in `dir/name`, as bytes.
+pub fn threefive_cues(dir: &Path, name: &str) -> Vec<Vec<u8>> {
+    // One cue a line, in hex (threefive prints nothing else to stdout).
+    let script = r#"
+import sys, threefive
+stream = threefive.Stream(sys.argv[1])
+stream.decode(func=lambda cue: print("CUE", cue.bites.hex()))
+"#;
+    let out = Command::new(python()).arg("-c").arg(script).arg(dir.join(name)).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("CUE "))
+        .map(|h| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect())
+        .collect()
+}

@@ -1,0 +1,35 @@
+//! Per-output SCTE-35 decisions. The distributor reassembles each
+//! splice_info_section on the PIDs the PMT marks stream_type 0x86 and asks
+//! each output's filter (in Stagebox, an instance of the SCTE-35 plugin)
+//! whether to pass, drop or rewrite it. An output without a filter gets
+//! the original packets, bit for bit.
+
+/// What to do with one section on one output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CueDecision {
+    /// Send it unchanged.
+    Pass,
+    /// Do not send it.
+    Drop,
+    /// Send these bytes instead (a whole section, CRC included).
+    Rewrite(Vec<u8>),
+}
+
+/// Where a section was found.
+#[derive(Debug, Clone, Copy)]
+pub struct CueContext<'a> {
+    /// The PID it came on.
+    pub pid: u16,
+    /// The latest video PTS (90 kHz), 0 before the first.
+    pub pts: u64,
+    /// The channel's name.
+    pub channel: &'a str,
+}
+
+/// Decides the fate of SCTE-35 sections on one output. Called on the
+/// channel's task: an implementation must bound its own time (the plugin
+/// runtime's deadline does).
+pub trait CueFilter: Send {
+    /// The decision for `section` (table_id to CRC).
+    fn decide(&mut self, section: &[u8], context: &CueContext<'_>) -> CueDecision;
+}

@@ -1,0 +1,149 @@
+//! A channel's outputs. Each one gets the channel's packets through its own
+//! bounded path, so a slow or dead destination only ever loses its own
+//! packets (counted), never delays the input or another output:
+//!
+//! - UDP and RTP send inline from the channel's task with non-blocking
+//!   sends; the socket's send buffer is the bound, and a full one counts
+//!   the datagram dropped.
+//! - SRT runs on its own task behind a bounded queue, reconnecting with
+//!   back-off.
+
+mod srt;
+mod udp;
+
+use crate::IoError;
+use crate::status::{OutputCounters, OutputState, OutputStatus};
+use crate::url::OutputUrl;
+use bytes::{Bytes, BytesMut};
+use stagebox_media::ts::PACKET_SIZE;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// What an output is asked to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputConfig {
+    /// The output's name, unique in its channel.
+    pub id: String,
+    /// Where it sends.
+    pub url: OutputUrl,
+    /// When set, only these elementary PIDs go out (PSI, PIDs below 0x20,
+    /// always does).
+    pub pids: Option<BTreeSet<u16>>,
+}
+
+/// Datagrams an SRT output may have queued before new ones are dropped:
+/// about 1.3 s at 8 Mb/s.
+pub const QUEUE_DATAGRAMS: usize = 1024;
+
+enum Path {
+    Udp(udp::UdpSink),
+    Queue { tx: mpsc::Sender<Bytes>, task: JoinHandle<()> },
+}
+
+/// One running output, driven by its channel's task.
+pub struct Output {
+    config: OutputConfig,
+    path: Path,
+    per_datagram: usize,
+    pending: BytesMut,
+    counters: Arc<OutputCounters>,
+}
+
+impl Output {
+    /// Opens the output: UDP resolves and binds now; SRT starts its task,
+    /// which connects (or listens) in the background.
+    pub async fn open(config: OutputConfig) -> Result<Output, IoError> {
+        let counters = Arc::new(OutputCounters::new(&config.url));
+        let (path, per_datagram) = match &config.url {
+            OutputUrl::Udp(dest) => (Path::Udp(udp::UdpSink::open(dest).await?), dest.packets_per_datagram),
+            OutputUrl::Srt(srt) => {
+                let (tx, rx) = mpsc::channel(QUEUE_DATAGRAMS);
+                let task = tokio::spawn(srt::run(srt.clone(), rx, counters.clone()));
+                (Path::Queue { tx, task }, 7)
+            }
+            OutputUrl::Rtmp(_) => return Err(IoError::Unsupported("rtmp:// outputs are not built yet")),
+        };
+        if matches!(path, Path::Udp(_)) {
+            counters.set_state(OutputState::Running);
+        }
+        Ok(Output { config, path, per_datagram, pending: BytesMut::with_capacity(7 * PACKET_SIZE), counters })
+    }
+
+    /// The output's configuration.
+    pub fn config(&self) -> &OutputConfig {
+        &self.config
+    }
+
+    /// Whether `pid` goes out on this output.
+    pub fn wants(&self, pid: u16) -> bool {
+        pid < 0x20 || self.config.pids.as_ref().is_none_or(|p| p.contains(&pid))
+    }
+
+    /// Adds one packet; a full datagram is sent.
+    pub fn push(&mut self, packet: &[u8; PACKET_SIZE]) {
+        self.pending.extend_from_slice(packet);
+        if self.pending.len() >= self.per_datagram * PACKET_SIZE {
+            self.flush();
+        }
+    }
+
+    /// Sends what is pending as one (short) datagram.
+    pub fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let datagram = self.pending.split().freeze();
+        let packets = (datagram.len() / PACKET_SIZE) as u64;
+        match &mut self.path {
+            Path::Udp(sink) => match sink.send(&datagram) {
+                Ok(()) => self.counters.sent(packets, datagram.len()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.counters.dropped(packets),
+                Err(e) => {
+                    self.counters.dropped(packets);
+                    self.counters.error(&e);
+                }
+            },
+            Path::Queue { tx, .. } => {
+                if tx.try_send(datagram).is_err() {
+                    self.counters.dropped(packets);
+                }
+            }
+        }
+    }
+
+    /// The output's status now.
+    pub fn status(&self) -> OutputStatus {
+        self.counters.status(&self.config.id)
+    }
+
+    /// The counters, shared with the output's task.
+    pub fn counters(&self) -> &Arc<OutputCounters> {
+        &self.counters
+    }
+}
+
+/// How long a removed SRT output may take to close its connection.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if let Path::Queue { task, .. } = &self.path {
+            // The queue closes with this output: a connected SRT output
+            // then closes its connection cleanly, so the peer sees the end
+            // at once. One still connecting or listening is stopped after
+            // a grace period.
+            let abort = task.abort_handle();
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    runtime.spawn(async move {
+                        tokio::time::sleep(CLOSE_GRACE).await;
+                        abort.abort();
+                    });
+                }
+                Err(_) => abort.abort(),
+            }
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! The distributor against real peers. ffmpeg makes an 8 Mb/s source (H.264,
+//! AAC, and the ANSI/SCTE 35 §14 examples put in on their PID); the test
+//! sends it over RTP at its real rate; what comes out is read by ffmpeg's
+//! demuxer (no continuity failures), ffprobe, threefive (cues bit-identical)
+//! and libsrt's srt-live-transmit.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use stagebox_io::cue::{CueContext, CueDecision, CueFilter};
+use stagebox_io::failover::{FailoverConfig, Reason, Source};
+use stagebox_io::output::OutputConfig;
+use stagebox_io::status::{ChannelStatus, OutputState};
+use stagebox_io::url::OutputUrl;
+use stagebox_io::{Channel, ChannelConfig};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use support::{capture, free_port, send_rtp, send_rtp_legs};
+
+fn output(id: &str, url: &str) -> OutputConfig {
+    OutputConfig { id: id.into(), url: OutputUrl::parse(url).unwrap(), pids: None }
+}
+
+fn config(primary: &str, backup: Option<&str>, failover: FailoverConfig) -> ChannelConfig {
+    ChannelConfig {
+        name: "test".into(),
+        primary: primary.into(),
+        backup: backup.map(Into::into),
+        merge: false,
+        failover,
+    }
+}
+
+/// Waits (at most 15 s) until the channel's status satisfies `done`.
+async fn wait_for(channel: &Channel, what: &str, done: impl Fn(&ChannelStatus) -> bool) -> ChannelStatus {
+    let mut status = channel.subscribe();
+    let waited = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let now = status.borrow_and_update().clone();
+            if done(&now) {
+                return now;
+            }
+            if status.changed().await.is_err() {
+                panic!("the channel stopped while waiting for {what}");
+            }
+        }
+    })
+    .await;
+    waited.unwrap_or_else(|_| panic!("no {what} within 15 s: {:#?}", channel.status()))
+}
+
+/// Waits (at most 20 s) for a peer process to end, killing it after.
+fn reap(mut child: Child, what: &str) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if child.try_wait().unwrap().is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("{what} did not finish after its stream ended");
+}
+
+fn running(status: &ChannelStatus, id: &str) -> bool {
+    status.outputs.iter().any(|o| o.id == id && o.state == OutputState::Running)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_peers_receive_valid_streams_with_identical_cues() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = support::source(dir.path(), "testsrc", 5);
+    let (udp, udp_capture) = capture(false, Duration::from_secs(1));
+    let (rtp, rtp_capture) = capture(true, Duration::from_secs(1));
+    // libsrt listens and our output calls it...
+    let libsrt_port = free_port();
+    let libsrt = Command::new("srt-live-transmit")
+        .arg(format!("srt://127.0.0.1:{libsrt_port}?mode=listener&latency=120"))
+        .args(["file://con", "-a:no", "-q"])
+        .stdout(std::fs::File::create(dir.path().join("libsrt.ts")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("srt-live-transmit (srt-tools) must be installed: cargo xtask setup");
+    // ...and our output listens, encrypted, and ffmpeg calls it.
+    let ffmpeg_port = free_port();
+    let key = "stagebox-test-passphrase";
+    let channel = Channel::start(
+        config("rtp://127.0.0.1:0", None, FailoverConfig::default()),
+        vec![
+            (output("udp", &format!("udp://{udp}")), None),
+            (output("rtp", &format!("rtp://{rtp}")), None),
+            (output("srt-caller", &format!("srt://127.0.0.1:{libsrt_port}?latency=120")), None),
+            (
+                output(
+                    "srt-listener",
+                    &format!("srt://127.0.0.1:{ffmpeg_port}?mode=listener&passphrase={key}&pbkeylen=32"),
+                ),
+                None,
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    let ffmpeg = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "debug", "-i"])
+        .arg(format!("srt://127.0.0.1:{ffmpeg_port}?mode=caller&passphrase={key}&pbkeylen=32"))
+        .args(["-map", "0", "-c", "copy", "-f", "mpegts", "-y"])
+        .arg(dir.path().join("ffmpeg.ts"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("ffmpeg.log")).unwrap())
+        .spawn()
+        .unwrap();
+    wait_for(&channel, "both SRT outputs connected", |s| running(s, "srt-caller") && running(s, "srt-listener")).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = tokio::task::spawn_blocking({
+        let (ts, to) = (source.ts.clone(), channel.input_addresses()[0]);
+        move || send_rtp(ts, to, stop).join().unwrap()
+    })
+    .await
+    .unwrap();
+    let (udp, rtp) =
+        tokio::task::spawn_blocking(move || (udp_capture.join().unwrap(), rtp_capture.join().unwrap())).await.unwrap();
+    let status = channel.status();
+    drop(channel);
+    tokio::task::spawn_blocking(move || {
+        reap(libsrt, "srt-live-transmit");
+        reap(ffmpeg, "ffmpeg");
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(sent, source.ts.len().div_ceil(7 * 188));
+    // UDP and RTP: the very bytes sent, none lost, none changed.
+    assert!(udp.ts == source.ts, "udp: {} of {} bytes, or changed", udp.ts.len(), source.ts.len());
+    assert!(rtp.ts == source.ts, "rtp: {} of {} bytes, or changed", rtp.ts.len(), source.ts.len());
+    // libsrt received all of it too: 8 Mb/s sustained with no loss.
+    let libsrt = std::fs::read(dir.path().join("libsrt.ts")).unwrap();
+    assert!(libsrt == source.ts, "srt-live-transmit: {} of {} bytes, or changed", libsrt.len(), source.ts.len());
+    for (name, bytes) in [("udp.ts", &udp.ts), ("libsrt.ts", &libsrt)] {
+        assert_eq!(support::ffmpeg_cc_failures(dir.path(), name, bytes), 0, "{name}");
+        let codecs = support::ffprobe_codecs(dir.path(), name);
+        for codec in ["h264", "aac", "scte_35"] {
+            assert!(codecs.iter().any(|c| c == codec), "{name}: {codecs:?} lacks {codec}");
+        }
+        assert_eq!(support::threefive_cues(dir.path(), name), source.cues, "{name}");
+    }
+    // ffmpeg, through AES-256: it read the stream with no continuity
+    // failure and wrote out the video and audio.
+    let log = std::fs::read_to_string(dir.path().join("ffmpeg.log")).unwrap();
+    assert_eq!(log.matches("Continuity check failed").count(), 0, "{log}");
+    let codecs = support::ffprobe_codecs(dir.path(), "ffmpeg.ts");
+    assert!(codecs.contains(&"h264".to_owned()) && codecs.contains(&"aac".to_owned()), "{codecs:?}");
+    for o in &status.outputs {
+        assert_eq!((o.dropped, o.cc_errors, o.errors), (0, 0, 0), "{o:?}");
+    }
+    assert_eq!(status.scte35.cues, source.cues.len() as u64);
+}
+
+/// Kill the primary mid-stream: the output carries on from the backup
+/// after the detection time, with no continuity failure; when the primary
+/// comes back and stays healthy, the channel returns to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_to_the_backup_and_back_keeps_the_output_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let primary_ts = support::source(dir.path(), "testsrc", 8);
+    let backup_ts = support::source(dir.path(), "testsrc2", 8);
+    let (out, out_capture) = capture(false, Duration::from_secs(1));
+    let detect = Duration::from_millis(200);
+    let failover = FailoverConfig { detect, revert_after: Some(Duration::from_secs(1)) };
+    let channel = Channel::start(
+        config("rtp://127.0.0.1:0", Some("rtp://127.0.0.1:0"), failover),
+        vec![(output("out", &format!("udp://{out}")), None)],
+    )
+    .await
+    .unwrap();
+    let (primary_at, backup_at) = (channel.input_addresses()[0], channel.input_addresses()[1]);
+    let stop_primary = Arc::new(AtomicBool::new(false));
+    let backup = send_rtp(backup_ts.ts.clone(), backup_at, Arc::new(AtomicBool::new(false)));
+    let primary = send_rtp(primary_ts.ts.clone(), primary_at, stop_primary.clone());
+    wait_for(&channel, "the primary", |s| s.inputs[0].packets > 1000).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Kill the primary.
+    stop_primary.store(true, Ordering::Relaxed);
+    let killed = Instant::now();
+    let status = wait_for(&channel, "the switch to the backup", |s| s.active == Source::Backup).await;
+    assert_eq!(status.last_switch.map(|s| s.reason), Some(Reason::Lost));
+    tokio::task::spawn_blocking(move || primary.join().unwrap()).await.unwrap();
+    // The primary comes back (a new sender, a new RTP stream): after 1 s
+    // healthy the channel returns to it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let primary = send_rtp(primary_ts.ts[188 * 7 * 1000..].to_vec(), primary_at, Arc::new(AtomicBool::new(false)));
+    let status = wait_for(&channel, "the return to the primary", |s| s.active == Source::Primary).await;
+    assert_eq!(status.last_switch.map(|s| s.reason), Some(Reason::Recovered));
+    let capture = tokio::task::spawn_blocking(move || {
+        primary.join().unwrap();
+        backup.join().unwrap();
+        out_capture.join().unwrap()
+    })
+    .await
+    .unwrap();
+    let status = channel.status();
+    assert_eq!(status.switches, 2);
+
+    // The gap: the longest silence on the output, around the kill.
+    let around: Vec<Instant> =
+        capture.arrivals.iter().copied().filter(|t| *t > killed - Duration::from_millis(500)).collect();
+    let gap = around.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    println!("failover gap on the output: {gap:?} (detection time {detect:?})");
+    // The primary's last datagram left up to one datagram (1.3 ms) before
+    // the kill; the switch comes `detect` after it; the scheduler may add a
+    // few milliseconds on a loaded machine.
+    assert!(gap <= detect + Duration::from_millis(30), "gap {gap:?} > {detect:?}");
+    assert!(gap >= detect - Duration::from_millis(5), "gap {gap:?}: the switch came before the detection time");
+    assert_eq!(support::ffmpeg_cc_failures(dir.path(), "failover.ts", &capture.ts), 0);
+    assert_eq!(status.outputs[0].cc_errors, 0);
+}
+
+/// Outputs added and removed while the channel runs: the output left alone
+/// receives every byte (no gap, no continuity error); a dead SRT
+/// destination never holds anything up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_come_and_go_without_touching_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = support::source(dir.path(), "testsrc", 6);
+    let (steady, steady_capture) = capture(false, Duration::from_secs(1));
+    let channel = Channel::start(
+        config("rtp://127.0.0.1:0", None, FailoverConfig::default()),
+        vec![(output("steady", &format!("udp://{steady}")), None)],
+    )
+    .await
+    .unwrap();
+    let sender = send_rtp(source.ts.clone(), channel.input_addresses()[0], Arc::new(AtomicBool::new(false)));
+    let mut added = Vec::new();
+    // Nobody listens on this port: the SRT caller retries in the back-
+    // ground, its queue bounded, dropping what it cannot send.
+    let dead = format!("srt://127.0.0.1:{}", free_port());
+    channel.add_output(output("dead-srt", &dead), None).await.unwrap();
+    // Each extra output lives for more than a GOP (1 s), so ffmpeg can
+    // read what it got.
+    for round in 0..3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (to, handle) = capture(false, Duration::from_millis(500));
+        let id = format!("extra-{round}");
+        channel.add_output(output(&id, &format!("rtp://{to}")), None).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        channel.remove_output(&id).await.unwrap();
+        added.push(handle);
+    }
+    // Errors are the API's, not a panic: no such output, a second "steady".
+    let missing = channel.remove_output("nope").await.unwrap_err().to_string();
+    assert!(missing.contains("no output named \"nope\""), "{missing}");
+    let twice = channel.add_output(output("steady", "udp://127.0.0.1:9"), None).await.unwrap_err().to_string();
+    assert!(twice.contains("already has an output named \"steady\""), "{twice}");
+    let status = channel.status();
+    let (sent, steady, extras) = tokio::task::spawn_blocking(move || {
+        let sent = sender.join().unwrap();
+        let extras: Vec<_> = added.into_iter().map(|h| h.join().unwrap()).collect();
+        (sent, steady_capture.join().unwrap(), extras)
+    })
+    .await
+    .unwrap();
+    assert_eq!(sent, source.ts.len().div_ceil(7 * 188));
+    assert!(steady.ts == source.ts, "steady: {} of {} bytes, or changed", steady.ts.len(), source.ts.len());
+    assert_eq!(support::ffmpeg_cc_failures(dir.path(), "steady.ts", &steady.ts), 0);
+    for (i, extra) in extras.iter().enumerate() {
+        assert!(extra.ts.len() > 100 * 188, "extra-{i} got {} bytes", extra.ts.len());
+        assert_eq!(support::ffmpeg_cc_failures(dir.path(), &format!("extra-{i}.ts"), &extra.ts), 0, "extra-{i}");
+    }
+    let dead = status.outputs.iter().find(|o| o.id == "dead-srt").unwrap();
+    assert_ne!(dead.state, OutputState::Running);
+    assert!(dead.errors > 0 && dead.last_error.is_some(), "{dead:?}");
+}
+
+/// Drops every cue.
+struct DropAll;
+impl CueFilter for DropAll {
+    fn decide(&mut self, _: &[u8], _: &CueContext<'_>) -> CueDecision {
+        CueDecision::Drop
+    }
+}
+
+/// Replaces every cue with the first one seen.
+struct Repeat(Option<Vec<u8>>);
+impl CueFilter for Repeat {
+    fn decide(&mut self, section: &[u8], context: &CueContext<'_>) -> CueDecision {
+        assert_eq!((context.pid, context.channel), (support::CUE_PID, "test"));
+        CueDecision::Rewrite(self.0.get_or_insert_with(|| section.to_vec()).clone())
+    }
+}
+
+/// Each output's cue decisions are its own: one passes, one drops, one
+/// rewrites, and each stays free of continuity failures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cue_decisions_apply_per_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = support::source(dir.path(), "testsrc", 4);
+    let captures: Vec<_> = (0..3).map(|_| capture(false, Duration::from_secs(1))).collect();
+    let filters: [Option<Box<dyn CueFilter>>; 3] = [None, Some(Box::new(DropAll)), Some(Box::new(Repeat(None)))];
+    let outputs = captures
+        .iter()
+        .zip(["pass", "drop", "rewrite"])
+        .zip(filters)
+        .map(|(((to, _), id), filter)| (output(id, &format!("udp://{to}")), filter))
+        .collect();
+    let channel = Channel::start(config("rtp://127.0.0.1:0", None, FailoverConfig::default()), outputs).await.unwrap();
+    let sender = send_rtp(source.ts.clone(), channel.input_addresses()[0], Arc::new(AtomicBool::new(false)));
+    let got: Vec<Vec<u8>> = tokio::task::spawn_blocking(move || {
+        sender.join().unwrap();
+        captures.into_iter().map(|(_, h)| h.join().unwrap().ts).collect()
+    })
+    .await
+    .unwrap();
+    let status = channel.status();
+    assert!(got[0] == source.ts, "the pass-through output is bit-identical");
+    let n = source.cues.len();
+    let expected = [source.cues.clone(), vec![], vec![source.cues[0].clone(); n]];
+    for ((name, ts), cues) in ["pass.ts", "drop.ts", "rewrite.ts"].iter().zip(&got).zip(expected) {
+        assert_eq!(support::ffmpeg_cc_failures(dir.path(), name, ts), 0, "{name}");
+        assert_eq!(support::threefive_cues(dir.path(), name), cues, "{name}");
+    }
+    let n = n as u64;
+    assert_eq!(
+        (status.scte35.cues, status.scte35.passed, status.scte35.dropped, status.scte35.rewritten),
+        (n, n, n, n)
+    );
+}
+
+/// SMPTE ST 2022-7 style: two copies of one RTP stream, each losing
+/// different datagrams, merge into the whole stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_lossy_copies_merge_into_the_whole_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = support::source(dir.path(), "testsrc", 3);
+    let (out, out_capture) = capture(false, Duration::from_secs(1));
+    let mut config = config("rtp://127.0.0.1:0", Some("rtp://127.0.0.1:0"), FailoverConfig::default());
+    config.merge = true;
+    let channel = Channel::start(config, vec![(output("out", &format!("udp://{out}")), None)]).await.unwrap();
+    let [a, b] = [channel.input_addresses()[0], channel.input_addresses()[1]];
+    // One copy loses every 10th datagram, the other every 10th from the 5th.
+    let legs: Vec<support::Leg> = vec![(a, |i| i % 10 == 0), (b, |i| i % 10 == 5)];
+    let sender = send_rtp_legs(source.ts.clone(), legs, Arc::new(AtomicBool::new(false)));
+    let capture = tokio::task::spawn_blocking(move || {
+        sender.join().unwrap();
+        out_capture.join().unwrap()
+    })
+    .await
+    .unwrap();
+    let status = channel.status();
+    assert!(capture.ts == source.ts, "merged: {} of {} bytes, or changed", capture.ts.len(), source.ts.len());
+    assert!(status.merged && status.switches == 0, "{status:?}");
+    // The second copy of each datagram sent twice was dropped.
+    let rtp = status.inputs[0].rtp.unwrap();
+    let twice = (0..source.ts.len().div_ceil(7 * 188)).filter(|i| i % 10 != 0 && i % 10 != 5).count() as u64;
+    assert_eq!((rtp.lost, rtp.duplicates + rtp.late), (0, twice), "{status:?}");
+    // Each leg's own continuity errors show its own losses.
+    assert!(status.inputs.iter().all(|i| i.cc_errors > 0), "{status:?}");
+    assert_eq!(status.outputs[0].cc_errors, 0);
+    // A merge needs two RTP inputs.
+    let mut bad = self::config("udp://127.0.0.1:0", Some("rtp://127.0.0.1:0"), FailoverConfig::default());
+    bad.merge = true;
+    let refused = Channel::start(bad, vec![]).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("two rtp:// inputs"), "{refused}");
+}
