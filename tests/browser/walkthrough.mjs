@@ -1,6 +1,7 @@
 // The dashboard walkthrough in headless Chromium (Debian's, driven by
 // playwright-core): log in, watch a pipeline's status change live, upload
-// a plugin, see an error next to its field, see thumbnails, and a viewer
+// a plugin, see an error next to its field, see thumbnails, run a
+// distributor channel and change its outputs, and a viewer
 // who gets no mutating controls and is refused when trying anyway.
 //
 // Run by host/daemon/tests/dashboard.rs with, in the environment:
@@ -132,13 +133,40 @@ try {
   check(thumbOk, 'a 320-pixel thumbnail');
   await page.screenshot({ path: join(shots, 'dashboard-flows.png'), fullPage: true });
 
-  // 6. The audit log and users are there for an admin.
+  // 6. A distributor channel: made from the page and started; an output
+  // with a bad URL is refused next to its field, a good one is added
+  // live; the channel's status arrives on the event stream.
+  step('channels');
+  await page.goto(`${url}/#/channels`);
+  await page.waitForSelector('main[data-view=channels] #new-channel');
+  const spec = { name: 'walk', inputs: ['rtp://127.0.0.1:0'], outputs: [{ id: 'first', url: 'udp://127.0.0.1:9' }] };
+  await page.fill('#new-channel textarea', JSON.stringify(spec));
+  await page.click('#new-channel button[type=submit]');
+  const ch = '.card.channel[data-name="walk"]';
+  await page.waitForSelector(`${ch} button.start`);
+  await page.click(`${ch} button.start`);
+  await page.waitForFunction((s) => document.querySelector(`${s} h3 .badge`)?.textContent === 'running', ch);
+  await page.waitForFunction(() => document.querySelector('#last-event').textContent.includes('channel.status walk'));
+  const out = `${ch} form.add-output`;
+  await page.fill(`${out} input[name=id]`, 'second');
+  await page.fill(`${out} input[name=url]`, 'udp://127.0.0.1:9?tll=1');
+  await page.click(`${out} button[type=submit]`);
+  await page.waitForSelector(`${out} input[name=url] + .error`);
+  const outErr = await page.textContent(`${out} input[name=url] + .error`);
+  check(outErr.includes('output.url: unknown parameter "tll"'), `error next to url: ${outErr}`);
+  await page.fill(`${out} input[name=url]`, 'udp://127.0.0.1:9');
+  await page.click(`${out} button[type=submit]`);
+  await page.waitForFunction((s) => [...document.querySelectorAll(`${s} td`)].some((td) => td.textContent === 'second'), ch);
+  await page.waitForFunction((s) => document.querySelectorAll(`${s} tbody [data-state=running]`).length === 2, ch);
+  await page.screenshot({ path: join(shots, 'dashboard-channels.png'), fullPage: true });
+
+  // 7. The audit log and users are there for an admin.
   step('audit');
   await page.goto(`${url}/#/audit`);
   await page.waitForFunction(() => [...document.querySelectorAll('main[data-view=audit] td')].some((td) => td.textContent.startsWith('POST /api/v1/plugins')));
   check(errors.length === 0, `no page errors: ${errors.join('; ')}`);
 
-  // 7. A viewer sees no mutating controls and is refused if they try.
+  // 8. A viewer sees no mutating controls and is refused if they try.
   step('viewer');
   const viewer = await loggedIn('viewer', process.env.STAGEBOX_VIEWER_PASSWORD);
   const v = viewer.page;
@@ -147,6 +175,9 @@ try {
   await v.goto(`${url}/#/plugins`);
   await v.waitForSelector('main[data-view=plugins] table');
   check((await v.$$('#upload, button.enable, button.disable')).length === 0, 'no plugin controls');
+  await v.goto(`${url}/#/channels`);
+  await v.waitForSelector('main[data-view=channels] .card.channel');
+  check((await v.$$('#new-channel, form.add-output, button.remove-output, button.select-input, .card.channel button')).length === 0, 'no channel controls');
   const refused = await apiAs(v, 'POST', '/api/v1/pipelines/demo-timecode/stop');
   check(refused.status === 403 && refused.body.includes('operator'), `a viewer is refused: ${refused.status}`);
   await v.screenshot({ path: join(shots, 'dashboard-viewer.png'), fullPage: true });

@@ -75,6 +75,7 @@ const BENCH_AREAS: &[(&str, &str, &str)] = &[
     ("captions", "stagebox-plugins", "captions"),
     ("timecode", "stagebox-plugins", "timecode"),
     ("api", "stagebox-daemon", "api"),
+    ("distributor", "stagebox-io", "distributor"),
 ];
 
 fn main() {

@@ -1,7 +1,7 @@
 //! `stagebox`: Stagebox's command-line tool.
 //!
 //! As a client of a box's HTTPS API (see `docs/cli.md`): `login`,
-//! `logout`, `status`, `plugins`, `pipelines`, `flows`, `events`, `audit`,
+//! `logout`, `status`, `plugins`, `pipelines`, `channels`, `flows`, `events`, `audit`,
 //! `users`, `tokens`, `tls`; tables for people, `--json` for scripts.
 //!
 //! Offline tools run the same code as the appliance's bundled plugins,
@@ -60,6 +60,10 @@ enum Command {
     /// Pipelines: list, show, apply a JSON file, start, stop, remove.
     #[command(subcommand)]
     Pipelines(remote::Pipelines),
+    /// Distributor channels: list, show, apply a JSON file, start, stop,
+    /// remove, select the input, add and remove outputs.
+    #[command(subcommand)]
+    Channels(remote::Channels),
     /// Flows in the box's domain.
     #[command(subcommand)]
     Flows(remote::Flows),
@@ -103,6 +107,7 @@ fn main() {
         Command::Metrics => remote::connect().and_then(|c| remote::metrics(&c)),
         Command::Plugins(cmd) => remote::connect().and_then(|c| remote::plugins(&c, cmd, json)),
         Command::Pipelines(cmd) => remote::connect().and_then(|c| remote::pipelines(&c, cmd, json)),
+        Command::Channels(cmd) => remote::connect().and_then(|c| remote::channels(&c, cmd, json)),
         Command::Flows(cmd) => remote::connect().and_then(|c| remote::flows(&c, cmd, json)),
         Command::Events(a) => remote::connect().and_then(|c| remote::events(&c, a, json)),
         Command::Audit(cmd) => remote::connect().and_then(|c| remote::audit(&c, cmd, json)),

@@ -253,28 +253,125 @@ function pipelineCard(p) {
     can('operator') ? addNodeForm(p) : null);
 }
 
-function newPipelineForm() {
-  const example = { name: 'studio-a', nodes: [
-    { id: 'bars', type: 'test_pattern', width: 1280, height: 720, rate: '25/1' },
-    { id: 'clock', type: 'video_plugin', plugin: 'timecode' }],
-  connections: [{ from: 'bars', to: 'clock' }] };
-  const form = el('form', { id: 'new-pipeline' },
-    el('h2', {}, 'New pipeline'),
+// A form that creates a resource from the JSON in its text area, the
+// API's error shown under it.
+function newSpecForm(id, title, example, collection) {
+  const form = el('form', { id },
+    el('h2', {}, title),
     el('textarea', { name: 'spec', spellcheck: 'false' }, JSON.stringify(example, null, 2)),
     el('button', { class: 'primary', type: 'submit' }, 'Create'));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     let spec;
     try { spec = JSON.parse(form.elements.spec.value); } catch (e) { showError(form, { message: `spec: ${e.message}`, detail: 'spec: not JSON' }); return; }
-    try { await api('POST', '/api/v1/pipelines', spec); render(); } catch (e) { showError(form, e); }
+    try { await api('POST', collection, spec); render(); } catch (e) { showError(form, e); }
   });
   return form;
+}
+
+function newPipelineForm() {
+  const example = { name: 'studio-a', nodes: [
+    { id: 'bars', type: 'test_pattern', width: 1280, height: 720, rate: '25/1' },
+    { id: 'clock', type: 'video_plugin', plugin: 'timecode' }],
+  connections: [{ from: 'bars', to: 'clock' }] };
+  return newSpecForm('new-pipeline', 'New pipeline', example, '/api/v1/pipelines');
 }
 
 views.pipelines = async () => {
   const r = await api('GET', '/api/v1/pipelines');
   return [el('h2', {}, 'Pipelines'), ...r.pipelines.map(pipelineCard), can('operator') ? newPipelineForm() : null];
 };
+
+// --- distributor channels -------------------------------------------------
+
+const rate = (bps) => (bps === undefined || bps === null ? '-'
+  : bps >= 1e6 ? `${(bps / 1e6).toFixed(1)} Mb/s` : bps >= 1e3 ? `${Math.round(bps / 1e3)} kb/s` : `${bps} b/s`);
+const seconds = (s) => (s === undefined ? '-' : s >= 3600 ? `${Math.floor(s / 3600)} h` : s >= 60 ? `${Math.floor(s / 60)} min` : `${Math.floor(s)} s`);
+
+// The channels last read, by name: a `channel.status` event updates its
+// card in place from these.
+const channels = new Map();
+
+async function channelCall(method, path, body, form) {
+  try {
+    await api(method, path, body);
+    render();
+  } catch (e) { if (form) showError(form, e); else alert(e.message); }
+}
+
+function addOutputForm(c) {
+  const form = el('form', { class: 'inline add-output' },
+    el('label', {}, 'New output', el('input', { name: 'id', placeholder: 'id', required: true, size: 10 })),
+    el('label', {}, 'URL', el('input', { name: 'url', placeholder: 'srt://host:9000', required: true, size: 28 })),
+    el('label', {}, 'SCTE-35 plugin', el('input', { name: 'plugin', placeholder: '(none)', size: 10 })),
+    el('button', { type: 'submit' }, 'Add output'));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const v = formValues(form);
+    const output = { id: v.id, url: v.url };
+    if (v.plugin) output.scte35 = { plugin: v.plugin };
+    channelCall('POST', `/api/v1/channels/${c.name}/outputs`, output, form);
+  });
+  return form;
+}
+
+function channelCard(c) {
+  const s = c.status;
+  const op = can('operator');
+  const controls = op ? [
+    c.running
+      ? el('button', { type: 'button', class: 'stop', onclick: () => channelCall('POST', `/api/v1/channels/${c.name}/stop`) }, 'Stop')
+      : el('button', { type: 'button', class: 'primary start', onclick: () => channelCall('POST', `/api/v1/channels/${c.name}/start`) }, 'Start'),
+    el('button', { type: 'button', class: 'danger', onclick: () => { if (confirm(`Delete ${c.name}?`)) channelCall('DELETE', `/api/v1/channels/${c.name}`); } }, 'Delete'),
+  ] : [];
+  const inputs = c.spec.inputs.map((url, i) => {
+    const st = s?.inputs?.[i] || {};
+    const role = i === 0 ? 'primary' : 'backup';
+    const select = op && c.running && c.spec.inputs.length > 1 && !c.spec.merge && s?.active !== role
+      ? el('button', { type: 'button', class: 'select-input', onclick: () => channelCall('POST', `/api/v1/channels/${c.name}/select`, { input: role }) }, 'Select') : '';
+    return [role, url, st.state ? badge(st.state) : '-', st.active ? 'on air' : '', rate(st.bitrate_bps),
+      seconds(st.uptime_s), st.cc_errors ?? '-', st.rtp?.lost ?? '-', select];
+  });
+  const outputs = c.spec.outputs.map((o) => {
+    const st = s?.outputs?.find((x) => x.id === o.id) || {};
+    const remove = op ? el('button', { type: 'button', class: 'remove-output', onclick: () => channelCall('DELETE', `/api/v1/channels/${c.name}/outputs/${o.id}`) }, 'Remove') : '';
+    return [o.id, o.url, st.state ? badge(st.state) : '-', rate(st.bitrate_bps), seconds(st.uptime_s),
+      st.dropped ?? '-', st.errors ?? '-', st.cc_errors ?? '-', st.last_error || st.note || '', remove];
+  });
+  const sw = s?.last_switch;
+  return el('div', { class: 'card channel', 'data-name': c.name },
+    el('h3', {}, c.name, badge(c.running ? 'running' : 'stopped'), ...controls),
+    c.description ? el('p', { class: 'dim' }, c.description) : null,
+    s ? el('p', { class: 'dim' }, `${s.merged ? 'ST 2022-7 merge' : `on the ${s.active}`} · ${s.switches} switches`
+      + `${sw ? ` · last to the ${sw.to} (${sw.reason}) ${seconds(sw.ago_s)} ago` : ''} · SCTE-35: ${s.scte35.cues} cues`) : null,
+    table(['Input', 'URL', 'State', '', 'Bitrate', 'Uptime', 'CC errors', 'RTP lost', ''], inputs),
+    table(['Output', 'URL', 'State', 'Bitrate', 'Uptime', 'Dropped', 'Errors', 'CC errors', 'Last error', ''], outputs),
+    op ? addOutputForm(c) : null);
+}
+
+function newChannelForm() {
+  const example = { name: 'news', inputs: ['rtp://@239.1.1.1:5000', 'rtp://@239.1.1.2:5000'],
+    failover: { detect_ms: 500, revert_after_s: 10 },
+    outputs: [{ id: 'cdn', url: 'srt://cdn.example:9000?latency=200' }] };
+  return newSpecForm('new-channel', 'New channel', example, '/api/v1/channels');
+}
+
+views.channels = async () => {
+  const r = await api('GET', '/api/v1/channels');
+  channels.clear();
+  r.channels.forEach((c) => channels.set(c.name, c));
+  return [el('h2', {}, 'Channels'), ...r.channels.map(channelCard), can('operator') ? newChannelForm() : null];
+};
+
+// A channel's status from the event stream, drawn into its card.
+function channelStatus(e) {
+  const c = channels.get(e.channel);
+  const card = main.querySelector(`.card.channel[data-name="${CSS.escape(e.channel || '')}"]`);
+  if (!c || !card || card.contains(document.activeElement)) return;
+  c.status = e.data;
+  c.running = true;
+  card.replaceWith(channelCard(c));
+}
 
 function uploadForm() {
   const bar = el('progress', { max: 100, value: 0, hidden: true });
@@ -441,8 +538,10 @@ async function events() {
         const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
         if (!data) continue;
         const e = JSON.parse(data);
-        last.textContent = `${time(e.at_ms)} ${e.kind} ${e.pipeline}${e.node ? `/${e.node}` : ''}`;
+        last.textContent = `${time(e.at_ms)} ${e.kind} ${e.channel || e.pipeline}${e.node ? `/${e.node}` : ''}`;
+        if (e.kind === 'channel.status') { if (current() === 'channels') channelStatus(e); continue; }
         if (e.kind.startsWith('pipeline.') || e.kind.startsWith('node.')) refresh();
+        if (e.kind.startsWith('channel.') && current() === 'channels') refresh();
       }
     }
   } catch (e) {

@@ -8,7 +8,7 @@ use crate::events::Events;
 use crate::metrics::{self, Counters};
 use crate::pipeline::Engine;
 use crate::store::{AuditRecord, Store, Token};
-use crate::{accounts, events, flows, pipelines, plugins};
+use crate::{accounts, channels, events, flows, pipelines, plugins};
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, Request, State};
@@ -46,6 +46,11 @@ pub struct AppState {
     pub pipelines_changing: tokio::sync::Mutex<()>,
     /// The certificate the HTTPS server presents.
     pub certificates: Arc<crate::tls::Certificates>,
+    /// The running distributor channels.
+    pub distributor: crate::channel::Distributor,
+    /// Held while a channel is changed, so the store and the running
+    /// channels change in the same order.
+    pub channels_changing: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -67,7 +72,8 @@ impl AppState {
         let domain = stagebox_flow::Domain::with_options(&config.flow_domain, options)
             .map_err(|e| anyhow::anyhow!("flow domain {}: {e}", config.flow_domain.display()))?;
         let catalog = Catalog::new(&config.bundled_plugins, runtime.clone(), plugins.clone());
-        let engine = Engine::new(domain, catalog, store.clone(), Events::default());
+        let events = Events::default();
+        let engine = Engine::new(domain, catalog, store.clone(), events.clone());
         Ok(AppState {
             store,
             config,
@@ -79,6 +85,8 @@ impl AppState {
             engine,
             pipelines_changing: tokio::sync::Mutex::new(()),
             certificates,
+            distributor: crate::channel::Distributor::new(events),
+            channels_changing: tokio::sync::Mutex::new(()),
         })
     }
 }
@@ -246,6 +254,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/pipelines/{name}"),
     ("POST", "/api/v1/pipelines/{name}/start"),
     ("POST", "/api/v1/pipelines/{name}/stop"),
+    ("GET", "/api/v1/channels"),
+    ("POST", "/api/v1/channels"),
+    ("GET", "/api/v1/channels/{name}"),
+    ("PUT", "/api/v1/channels/{name}"),
+    ("DELETE", "/api/v1/channels/{name}"),
+    ("POST", "/api/v1/channels/{name}/start"),
+    ("POST", "/api/v1/channels/{name}/stop"),
+    ("POST", "/api/v1/channels/{name}/select"),
+    ("POST", "/api/v1/channels/{name}/outputs"),
+    ("DELETE", "/api/v1/channels/{name}/outputs/{id}"),
     ("GET", "/api/v1/events"),
 ];
 
@@ -303,6 +321,13 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/pipelines/{name}", get(pipelines::get).put(pipelines::update).delete(pipelines::delete))
         .route("/api/v1/pipelines/{name}/start", post(pipelines::start))
         .route("/api/v1/pipelines/{name}/stop", post(pipelines::stop))
+        .route("/api/v1/channels", get(channels::list).post(channels::create))
+        .route("/api/v1/channels/{name}", get(channels::get).put(channels::update).delete(channels::delete))
+        .route("/api/v1/channels/{name}/start", post(channels::start))
+        .route("/api/v1/channels/{name}/stop", post(channels::stop))
+        .route("/api/v1/channels/{name}/select", post(channels::select))
+        .route("/api/v1/channels/{name}/outputs", post(channels::add_output))
+        .route("/api/v1/channels/{name}/outputs/{id}", axum::routing::delete(channels::remove_output))
         .route("/api/v1/events", get(events::stream))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

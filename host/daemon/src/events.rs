@@ -25,10 +25,17 @@ pub struct Event {
     /// When, Unix ms.
     pub at_ms: u64,
     /// What: `pipeline.started`, `pipeline.stopped`, `pipeline.updated`,
-    /// `node.failed`, `node.restarted`, `node.bypassed`, `scte35.decision`.
+    /// `node.failed`, `node.restarted`, `node.bypassed`, `scte35.decision`,
+    /// `scte35.failed`, `channel.started`, `channel.stopped`,
+    /// `channel.status`, `channel.switched`, `channel.output_added`,
+    /// `channel.output_removed`.
     pub kind: &'static str,
-    /// The pipeline.
+    /// The pipeline, for pipeline and node events.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub pipeline: String,
+    /// The channel, for channel events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     /// The node, for node events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
@@ -52,15 +59,24 @@ impl Default for Events {
 impl Events {
     /// Sends an event to every listener (none listening is fine).
     pub fn send(&self, kind: &'static str, pipeline: &str, node: Option<&str>, data: serde_json::Value) {
-        let event = Event {
-            seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
-            at_ms: now_ms(),
-            kind,
-            pipeline: pipeline.to_owned(),
-            node: node.map(str::to_owned),
-            data,
-        };
-        let _ = self.tx.send(event);
+        self.publish(kind, pipeline.to_owned(), None, node.map(str::to_owned), data);
+    }
+
+    /// Sends an event about distributor channel `channel`.
+    pub fn send_channel(&self, kind: &'static str, channel: &str, data: serde_json::Value) {
+        self.publish(kind, String::new(), Some(channel.to_owned()), None, data);
+    }
+
+    fn publish(
+        &self,
+        kind: &'static str,
+        pipeline: String,
+        channel: Option<String>,
+        node: Option<String>,
+        data: serde_json::Value,
+    ) {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let _ = self.tx.send(Event { seq, at_ms: now_ms(), kind, pipeline, channel, node, data });
     }
 
     /// A new listener, which sees events sent from now on.

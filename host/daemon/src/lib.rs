@@ -13,6 +13,8 @@ pub mod api;
 pub mod auth;
 pub mod catalog;
 mod certificate;
+pub mod channel;
+pub mod channels;
 pub mod config;
 mod dashboard;
 pub mod events;

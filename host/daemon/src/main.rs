@@ -68,6 +68,7 @@ fn run(flags: Flags) -> anyhow::Result<()> {
         stagebox_daemon::pipelines::seed_demo(&app_state)?;
         let resuming = app_state.clone();
         tokio::task::spawn_blocking(move || stagebox_daemon::pipelines::resume(&resuming)).await??;
+        stagebox_daemon::channels::resume(&app_state).await?;
         tokio::spawn(collect_stale_flows(app_state.clone()));
         let app = api::router(app_state.clone());
         let url = format!("https://{addr}");

@@ -16,6 +16,8 @@ const AUDIT: TableDefinition<u64, &[u8]> = TableDefinition::new("audit");
 const PLUGINS_ENABLED: TableDefinition<&str, bool> = TableDefinition::new("plugins_enabled");
 /// Pipeline name → [`PipelineRecord`].
 const PIPELINES: TableDefinition<&str, &[u8]> = TableDefinition::new("pipelines");
+/// Channel name → [`ChannelRecord`].
+const CHANNELS: TableDefinition<&str, &[u8]> = TableDefinition::new("channels");
 /// Flags the daemon keeps about itself (`demo_seeded`).
 const META: TableDefinition<&str, bool> = TableDefinition::new("meta");
 
@@ -86,6 +88,19 @@ pub struct PipelineRecord {
     pub updated_ms: u64,
 }
 
+/// A stored distributor channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelRecord {
+    /// The description.
+    pub spec: crate::channel::spec::ChannelSpec,
+    /// Whether it should run (it is started again when the daemon starts).
+    pub running: bool,
+    /// When it was made, Unix ms.
+    pub created_ms: u64,
+    /// When it was last changed, Unix ms.
+    pub updated_ms: u64,
+}
+
 /// What deleting a user did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Deleted {
@@ -112,6 +127,7 @@ impl Store {
         txn.open_table(AUDIT).map_err(db_err)?;
         txn.open_table(PLUGINS_ENABLED).map_err(db_err)?;
         txn.open_table(PIPELINES).map_err(db_err)?;
+        txn.open_table(CHANNELS).map_err(db_err)?;
         txn.open_table(META).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
         Ok(Store { db })
@@ -262,8 +278,32 @@ impl Store {
 
     /// Deletes a pipeline; whether there was one.
     pub fn delete_pipeline(&self, name: &str) -> Result<bool, StoreError> {
+        self.remove(PIPELINES, name)
+    }
+
+    /// A channel by name.
+    pub fn channel(&self, name: &str) -> Result<Option<ChannelRecord>, StoreError> {
+        self.get(CHANNELS, name)?.map(|v| serde_json::from_slice(&v).map_err(StoreError::from)).transpose()
+    }
+
+    /// Every channel, by name.
+    pub fn channels(&self) -> Result<Vec<(String, ChannelRecord)>, StoreError> {
+        self.all(CHANNELS)
+    }
+
+    /// Makes or replaces a channel.
+    pub fn put_channel(&self, name: &str, record: &ChannelRecord) -> Result<(), StoreError> {
+        self.put(CHANNELS, name, &serde_json::to_vec(record)?)
+    }
+
+    /// Deletes a channel; whether there was one.
+    pub fn delete_channel(&self, name: &str) -> Result<bool, StoreError> {
+        self.remove(CHANNELS, name)
+    }
+
+    fn remove(&self, table: TableDefinition<&str, &[u8]>, key: &str) -> Result<bool, StoreError> {
         let txn = self.db.begin_write().map_err(db_err)?;
-        let removed = txn.open_table(PIPELINES).map_err(db_err)?.remove(name).map_err(db_err)?.is_some();
+        let removed = txn.open_table(table).map_err(db_err)?.remove(key).map_err(db_err)?.is_some();
         txn.commit().map_err(db_err)?;
         Ok(removed)
     }

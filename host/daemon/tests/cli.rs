@@ -176,6 +176,42 @@ fn the_cli_covers_every_resource_and_shows_the_apis_errors() {
     assert_eq!(cli.run(&["pipelines", "stop", "cli"]).ok().trim(), "stopped cli");
     assert_eq!(cli.run(&["pipelines", "rm", "cli"]).ok().trim(), "deleted cli");
 
+    // channels: apply (create, then change), start, add and remove an
+    // output live, ls, show, select, stop, rm.
+    let input = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let channel = |description: &str| {
+        format!(
+            r#"{{"name": "tv", "description": "{description}", "inputs": ["rtp://127.0.0.1:{input}"],
+                "outputs": [{{"id": "a", "url": "udp://127.0.0.1:9"}}]}}"#
+        )
+    };
+    let file = write(dir.path(), "tv.json", &channel("first"));
+    assert_eq!(cli.run(&["channels", "apply", "-f", file.to_str().unwrap()]).ok().trim(), "created tv");
+    assert_eq!(cli.run(&["channels", "start", "tv"]).ok().trim(), "started tv");
+    let added = cli.run(&["channels", "add-output", "tv", "b", "rtp://127.0.0.1:9", "--pids", "256,257"]).ok();
+    assert_eq!(added.trim(), "added live output b to tv");
+    cli.run(&["channels", "add-output", "tv", "c", "udp://127.0.0.1:9?tll=1"])
+        .fails_with("422 Invalid channel: output.url: unknown parameter \"tll\"");
+    let ls = cli.run(&["channels", "ls"]).ok();
+    assert!(
+        ls.lines().any(|l| l.starts_with("tv ") && l.contains("yes") && l.contains("primary") && l.contains("2/2")),
+        "{ls}"
+    );
+    let show = cli.run(&["channels", "show", "tv"]).ok();
+    assert!(
+        show.contains("running on the primary") && show.contains("OUTPUT") && show.contains("rtp://127.0.0.1:9"),
+        "{show}"
+    );
+    assert_eq!(cli.json(&["channels", "show", "tv"])["spec"]["outputs"][1]["pids"], serde_json::json!([256, 257]));
+    cli.run(&["channels", "select", "tv", "backup"]).fails_with("422 Invalid input: input: the channel has no backup");
+    assert_eq!(cli.run(&["channels", "rm-output", "tv", "b"]).ok().trim(), "removed output b from tv");
+    cli.run(&["channels", "rm-output", "tv", "b"]).fails_with("404 Not found: channel \"tv\" has no output \"b\"");
+    std::fs::write(&file, channel("second")).unwrap();
+    assert_eq!(cli.run(&["channels", "apply", "-f", file.to_str().unwrap()]).ok().trim(), "changed live tv");
+    assert_eq!(cli.run(&["channels", "stop", "tv"]).ok().trim(), "stopped tv");
+    assert_eq!(cli.run(&["channels", "rm", "tv"]).ok().trim(), "deleted tv");
+    cli.run(&["channels", "start", "tv"]).fails_with("404 Not found: no channel \"tv\"");
+
     // users and tokens.
     let r = cli.run_with(&["users", "add", "ed", "--role", "viewer", "--password-stdin"], &format!("{PASSWORD}\n"));
     assert_eq!(r.ok().trim(), "made ed (viewer)");

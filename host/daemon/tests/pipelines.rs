@@ -9,129 +9,12 @@
 
 mod common;
 
-use common::{Daemon, admin_token, client};
-use reqwest::blocking::Client;
+use common::{Appliance, eventually};
 use serde_json::{Value, json};
 use stagebox_daemon::pipeline::{flow_id, pattern};
 use stagebox_flow::{Domain, ReadError};
-use std::io::{BufRead, BufReader};
 use std::process::Command;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-struct Box_ {
-    _dir: tempfile::TempDir,
-    state: std::path::PathBuf,
-    daemon: Daemon,
-    c: Client,
-    token: String,
-}
-
-impl Box_ {
-    fn new(env: &[(&str, &str)]) -> Box_ {
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state");
-        Box_::on(dir, state, env)
-    }
-
-    fn on(dir: tempfile::TempDir, state: std::path::PathBuf, env: &[(&str, &str)]) -> Box_ {
-        let daemon = Daemon::start_with(&state, env);
-        let c = client(&state);
-        let token = admin_token(&c, &daemon.url, &state);
-        Box_ { _dir: dir, state, daemon, c, token }
-    }
-
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut r =
-            self.c.request(method.parse().unwrap(), format!("{}{path}", self.daemon.url)).bearer_auth(&self.token);
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let r = r.send().unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let (status, v) = self.call(method, path, body);
-        assert!((200..300).contains(&status), "{method} {path}: {status} {v}");
-        v
-    }
-
-    fn domain(&self) -> Domain {
-        Domain::open(self.daemon.domain.path()).unwrap()
-    }
-
-    /// The event stream, one JSON event per message, read on a thread.
-    fn events(&self) -> Events {
-        let pem = std::fs::read(self.state.join("tls/cert.pem")).unwrap();
-        // No timeout: the stream is meant to last.
-        let c = Client::builder()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
-            .timeout(None)
-            .build()
-            .unwrap();
-        let r = c.get(format!("{}/api/v1/events", self.daemon.url)).bearer_auth(&self.token).send().unwrap();
-        assert_eq!(r.status(), 200);
-        assert_eq!(r.headers()["content-type"], "text/event-stream");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            // Ends when the daemon goes (the test's end).
-            for line in BufReader::new(r).lines().map_while(Result::ok) {
-                if let Some(data) = line.strip_prefix("data: ")
-                    && tx.send(serde_json::from_str(data).unwrap()).is_err()
-                {
-                    break;
-                }
-            }
-        });
-        Events { rx, seen: Vec::new() }
-    }
-
-    fn node_status(&self, pipeline: &str, node: &str) -> Value {
-        self.ok("GET", &format!("/api/v1/pipelines/{pipeline}"), None)["nodes"][node].clone()
-    }
-}
-
-/// Events received so far, and the stream.
-struct Events {
-    rx: mpsc::Receiver<Value>,
-    seen: Vec<Value>,
-}
-
-impl Events {
-    /// The first event of `kind` satisfying `pred`, among those received
-    /// or arriving within `timeout`. Each event is returned once.
-    fn wait(&mut self, kind: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
-        let matches = |e: &Value| e["kind"] == kind && pred(e);
-        if let Some(i) = self.seen.iter().position(matches) {
-            return self.seen.remove(i);
-        }
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let e = self.rx.recv_timeout(left).unwrap_or_else(|_| panic!("no {kind} event within {timeout:?}"));
-            if matches(&e) {
-                return e;
-            }
-            self.seen.push(e);
-        }
-    }
-}
-
-/// Polls `f` every 50 ms until it gives `Some`, for at most `timeout`.
-fn eventually<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "{what} did not happen within {timeout:?}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// Reads every grain of a flow for `duration` from the next one on, and
 /// returns their indices. Fails on a grain that was missed.
@@ -176,7 +59,7 @@ fn flow_read() -> std::path::PathBuf {
 #[test]
 fn the_demo_pipelines_run_on_a_fresh_box() {
     let flow_read = flow_read();
-    let b = Box_::new(&[("STAGEBOX_DEMO_PIPELINES", "true")]);
+    let b = Appliance::new(&[("STAGEBOX_DEMO_PIPELINES", "true")]);
     let mut events = b.events();
     let list = b.ok("GET", "/api/v1/pipelines", None);
     let names: Vec<&str> = list["pipelines"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
@@ -269,7 +152,7 @@ fn the_demo_pipelines_run_on_a_fresh_box() {
 
 #[test]
 fn hot_changes_miss_no_grain_downstream_of_the_nodes_left_alone() {
-    let b = Box_::new(&[]);
+    let b = Appliance::new(&[]);
     let mut events = b.events();
     let timecode = json!({ "id": "p", "type": "video_plugin", "plugin": "timecode" });
     for name in ["main", "other"] {
@@ -321,7 +204,7 @@ fn hot_changes_miss_no_grain_downstream_of_the_nodes_left_alone() {
 
 /// Uploads the hostile test plugin (this box accepts unsigned plugins) and
 /// enables it.
-fn hostile(b: &Box_) {
+fn hostile(b: &Appliance) {
     let wasm = std::fs::read(stagebox_guest_artifacts::HOSTILE).unwrap();
     let form = reqwest::blocking::multipart::Form::new()
         .text("manifest", "name = \"hostile\"\nversion = \"0.1.0\"\nworld = \"video-node\"\n")
@@ -332,13 +215,13 @@ fn hostile(b: &Box_) {
     b.ok("POST", &format!("/api/v1/plugins/{hash}/enable"), None);
 }
 
-fn unsigned_box() -> Box_ {
+fn unsigned_box() -> Appliance {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("stageboxd.toml");
     std::fs::write(&config, "allow_unsigned_plugins = true\n").unwrap();
     let state = dir.path().join("state");
     let config = config.to_str().unwrap().to_owned();
-    Box_::on(dir, state, &[("STAGEBOX_CONFIG", &config)])
+    Appliance::on(dir, state, &[("STAGEBOX_CONFIG", &config)])
 }
 
 #[test]
@@ -486,9 +369,9 @@ fn pipelines_are_checked_kept_and_resumed() {
     assert_eq!(b.call("POST", "/api/v1/pipelines/nobody/start", None).0, 404);
     let started = b.ok("POST", "/api/v1/pipelines/keep/start", None);
     assert_eq!((started["running"].as_bool(), started["autostart"].as_bool()), (Some(true), Some(true)));
-    let Box_ { _dir: dir, state, daemon, .. } = b;
+    let Appliance { _dir: dir, state, daemon, .. } = b;
     daemon.kill9();
-    let b = Box_::on(dir, state, &[]);
+    let b = Appliance::on(dir, state, &[]);
     let kept = b.ok("GET", "/api/v1/pipelines/keep", None);
     assert_eq!(kept["running"], true, "started again after kill -9: {kept}");
     watch(&b.domain(), flow_id("keep", "p"), Duration::from_millis(200));

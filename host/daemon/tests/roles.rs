@@ -127,6 +127,23 @@ fn every_route_against_every_role_and_the_audit_log_has_every_change() {
         (Method::DELETE, "/api/v1/pipelines/nobody", None, "operator", 404),
         (Method::POST, "/api/v1/pipelines/nobody/start", None, "operator", 404),
         (Method::POST, "/api/v1/pipelines/nobody/stop", None, "operator", 404),
+        (Method::GET, "/api/v1/channels", None, "viewer", 200),
+        // Checked whole: no input is a 422 that names the field.
+        (Method::POST, "/api/v1/channels", Some(json!({ "name": "c", "inputs": [] })), "operator", 422),
+        (Method::GET, "/api/v1/channels/nobody", None, "viewer", 404),
+        (Method::PUT, "/api/v1/channels/nobody", Some(json!({ "inputs": ["udp://127.0.0.1:1"] })), "operator", 404),
+        (Method::DELETE, "/api/v1/channels/nobody", None, "operator", 404),
+        (Method::POST, "/api/v1/channels/nobody/start", None, "operator", 404),
+        (Method::POST, "/api/v1/channels/nobody/stop", None, "operator", 404),
+        (Method::POST, "/api/v1/channels/nobody/select", Some(json!({ "input": "primary" })), "operator", 404),
+        (
+            Method::POST,
+            "/api/v1/channels/nobody/outputs",
+            Some(json!({ "id": "o", "url": "udp://127.0.0.1:1" })),
+            "operator",
+            404,
+        ),
+        (Method::DELETE, "/api/v1/channels/nobody/outputs/o", None, "operator", 404),
         (Method::GET, "/api/v1/events", None, "viewer", 200),
     ];
     let rank = |r: &str| ["anonymous", "viewer", "operator", "admin"].iter().position(|x| *x == r).unwrap();

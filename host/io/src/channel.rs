@@ -132,7 +132,8 @@ impl Channel {
         self.commands.send(Command::Select(source)).await.map_err(|_| IoError::Stopped)
     }
 
-    /// The status as of the last update (at most 500 ms old).
+    /// The status as of the last update (at most 500 ms old; a change of
+    /// outputs or input shows at once).
     pub fn status(&self) -> ChannelStatus {
         self.status.borrow().clone()
     }
@@ -230,7 +231,7 @@ async fn run(
                 }
             }
             command = commands.recv() => match command {
-                Some(command) => engine.command(command),
+                Some(command) => engine.command(command, &status),
                 None => break,
             },
             _ = ticker.tick() => {
@@ -371,7 +372,9 @@ impl Engine {
         }
     }
 
-    fn command(&mut self, command: Command) {
+    /// Carries out a command; a change shows in the status before the
+    /// caller hears back.
+    fn command(&mut self, command: Command, status: &watch::Sender<ChannelStatus>) {
         match command {
             Command::Add(output, cues, reply) => {
                 let id = output.config().id.clone();
@@ -382,6 +385,7 @@ impl Engine {
                     self.slots.push(Slot::new(*output, cues));
                     Ok(())
                 };
+                status.send_replace(self.status(Instant::now()));
                 let _ = reply.send(result);
             }
             Command::Remove(id, reply) => {
@@ -393,6 +397,7 @@ impl Engine {
                 } else {
                     Err(IoError::Config(format!("the channel has no output named {id:?}")))
                 };
+                status.send_replace(self.status(Instant::now()));
                 let _ = reply.send(result);
             }
             Command::Select(source) => {
@@ -401,6 +406,7 @@ impl Engine {
                 {
                     self.switched(switch, Instant::now(), &mut Vec::new());
                 }
+                status.send_replace(self.status(Instant::now()));
             }
         }
     }

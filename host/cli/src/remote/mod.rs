@@ -2,7 +2,10 @@
 //! first use, or trusted through a CA file), then script the box.
 
 mod accounts;
+mod apply;
+mod channels;
 mod client;
+mod lifecycle;
 mod login;
 mod output;
 mod pipelines;
@@ -12,6 +15,7 @@ mod system;
 mod trust;
 
 pub use accounts::{Tokens, Users};
+pub use channels::Command as Channels;
 pub use login::Login;
 pub use pipelines::Command as Pipelines;
 pub use plugins::Command as Plugins;
@@ -34,4 +38,9 @@ pub fn plugins(client: &client::Client, command: Plugins, json: bool) -> anyhow:
 /// Runs a `pipelines` command.
 pub fn pipelines(client: &client::Client, command: Pipelines, json: bool) -> anyhow::Result<()> {
     pipelines::run(client, command, json)
+}
+
+/// Runs a `channels` command.
+pub fn channels(client: &client::Client, command: Channels, json: bool) -> anyhow::Result<()> {
+    channels::run(client, command, json)
 }

@@ -2,47 +2,13 @@
 //! live), start, stop, remove.
 
 use super::client::Client;
-use super::output::{cell, items, print, table};
-use anyhow::{Context, Result, bail};
-use clap::Subcommand;
-use reqwest::Method;
-use serde_json::{Value, json};
-use std::io::Read;
-use std::path::PathBuf;
+use super::lifecycle::{self, Kind, Lifecycle};
+use super::output::{cell, items, table};
+use anyhow::Result;
+use serde_json::Value;
 
-/// `stagebox pipelines ...`.
-#[derive(Subcommand)]
-pub enum Command {
-    /// Every pipeline, with its nodes' states.
-    Ls,
-    /// One pipeline: its nodes, their flows and live counters.
-    Show {
-        /// Its name.
-        name: String,
-    },
-    /// Creates the pipeline a JSON file describes, or changes it (live,
-    /// if it runs) when it exists.
-    Apply {
-        /// The file (`-`: standard input).
-        #[arg(short = 'f', long = "file")]
-        file: PathBuf,
-    },
-    /// Starts a pipeline (and at every start of the box from then on).
-    Start {
-        /// Its name.
-        name: String,
-    },
-    /// Stops a pipeline.
-    Stop {
-        /// Its name.
-        name: String,
-    },
-    /// Stops and deletes a pipeline.
-    Rm {
-        /// Its name.
-        name: String,
-    },
-}
+/// `stagebox pipelines ...`: list, show, apply, start, stop, remove.
+pub type Command = Lifecycle;
 
 /// One line about a pipeline's nodes: how many run, and which do not.
 fn nodes_summary(p: &Value) -> String {
@@ -103,50 +69,15 @@ fn details(p: &Value) -> String {
     out
 }
 
-fn read_spec(file: &PathBuf) -> Result<Value> {
-    let text = if file.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading standard input")?;
-        s
-    } else {
-        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
-    };
-    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))
-}
+const PIPELINES: Kind = Kind {
+    collection: "/api/v1/pipelines",
+    what: "pipeline",
+    rows,
+    details,
+    started: |p| format!("started {}: {}", cell(&p["name"]), nodes_summary(p)),
+};
 
 /// Runs a `pipelines` command.
 pub fn run(client: &Client, command: Command, json: bool) -> Result<()> {
-    match command {
-        Command::Ls => print(json, &client.get("/api/v1/pipelines")?, rows),
-        Command::Show { name } => print(json, &client.get(&format!("/api/v1/pipelines/{name}"))?, details),
-        Command::Apply { file } => {
-            let spec = read_spec(&file)?;
-            let Some(name) = spec["name"].as_str().filter(|n| !n.is_empty()) else {
-                bail!("{}: the pipeline needs a \"name\"", file.display());
-            };
-            let exists = client.send(client.request(Method::GET, &format!("/api/v1/pipelines/{name}")));
-            let (p, verb) = match exists {
-                Ok(_) => (client.call(Method::PUT, &format!("/api/v1/pipelines/{name}"), Some(&spec))?, "changed"),
-                Err(e) if e.to_string().starts_with("404 ") => {
-                    (client.call(Method::POST, "/api/v1/pipelines", Some(&spec))?, "created")
-                }
-                Err(e) => return Err(e),
-            };
-            let live = if verb == "changed" && p["running"] == true { " live" } else { "" };
-            print(json, &p, |p| format!("{verb}{live} {}", cell(&p["name"])));
-        }
-        Command::Start { name } => {
-            let p = client.call(Method::POST, &format!("/api/v1/pipelines/{name}/start"), None)?;
-            print(json, &p, |p| format!("started {}: {}", cell(&p["name"]), nodes_summary(p)));
-        }
-        Command::Stop { name } => {
-            let p = client.call(Method::POST, &format!("/api/v1/pipelines/{name}/stop"), None)?;
-            print(json, &p, |p| format!("stopped {}", cell(&p["name"])));
-        }
-        Command::Rm { name } => {
-            client.call(Method::DELETE, &format!("/api/v1/pipelines/{name}"), None)?;
-            print(json, &json!({ "deleted": name }), |_| format!("deleted {name}"));
-        }
-    }
-    Ok(())
+    lifecycle::run(client, &PIPELINES, command, json)
 }

@@ -103,9 +103,11 @@ pub struct Events {
 }
 
 fn event_line(e: &Value) -> String {
-    let who = match e["node"].as_str() {
-        Some(node) => format!("{}/{node}", cell(&e["pipeline"])),
-        None => cell(&e["pipeline"]),
+    let who = match (e["channel"].as_str(), e["node"].as_str(), e["data"]["output"].as_str()) {
+        (Some(channel), _, Some(output)) => format!("{channel}/{output}"),
+        (Some(channel), _, None) => channel.to_owned(),
+        (None, Some(node), _) => format!("{}/{node}", cell(&e["pipeline"])),
+        (None, None, _) => cell(&e["pipeline"]),
     };
     let d = &e["data"];
     let what = match e["kind"].as_str() {
@@ -116,6 +118,13 @@ fn event_line(e: &Value) -> String {
         ),
         Some("node.failed" | "node.bypassed") => format!("{}: {}", cell(&d["kind"]), cell(&d["error"])),
         Some("pipeline.updated") => format!("kept {}", cell(&d["kept"])),
+        Some("channel.status") => format!(
+            "on the {}, {} of {} outputs running",
+            cell(&d["active"]),
+            d["outputs"].as_array().map_or(0, |o| o.iter().filter(|o| o["state"] == "running").count()),
+            d["outputs"].as_array().map_or(0, Vec::len)
+        ),
+        Some("channel.switched") => format!("to the {} ({})", cell(&d["to"]), cell(&d["reason"])),
         _ => String::new(),
     };
     format!("{}  {:<18} {who}  {what}", time(&e["at_ms"]), cell(&e["kind"])).trim_end().to_owned()

@@ -48,7 +48,7 @@ pub struct PolicyNode {
     pub pid: u16,
 }
 
-fn outcome_json(index: u64, out: &Outcome, section: &[u8]) -> serde_json::Value {
+pub(crate) fn outcome_json(index: u64, out: &Outcome, section: &[u8]) -> serde_json::Value {
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let decision = match &out.decision {
         Decision::Pass => "pass",

@@ -3,11 +3,13 @@
 #![allow(dead_code, clippy::unwrap_used)] // each test uses what it needs
 
 use reqwest::blocking::Client;
+use serde_json::Value;
+use stagebox_flow::Domain;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A running daemon, killed when dropped.
 pub struct Daemon {
@@ -134,4 +136,119 @@ pub fn admin_token(c: &Client, url: &str, state: &Path) -> String {
         .unwrap();
     assert_eq!(r.status(), 200);
     r.json::<serde_json::Value>().unwrap()["token"].as_str().unwrap().to_owned()
+}
+
+/// A daemon on a fresh state folder, and an admin's client.
+pub struct Appliance {
+    pub _dir: tempfile::TempDir,
+    pub state: std::path::PathBuf,
+    pub daemon: Daemon,
+    pub c: Client,
+    pub token: String,
+}
+
+impl Appliance {
+    pub fn new(env: &[(&str, &str)]) -> Appliance {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        Appliance::on(dir, state, env)
+    }
+
+    pub fn on(dir: tempfile::TempDir, state: std::path::PathBuf, env: &[(&str, &str)]) -> Appliance {
+        let daemon = Daemon::start_with(&state, env);
+        let c = client(&state);
+        let token = admin_token(&c, &daemon.url, &state);
+        Appliance { _dir: dir, state, daemon, c, token }
+    }
+
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut r =
+            self.c.request(method.parse().unwrap(), format!("{}{path}", self.daemon.url)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method, path, body);
+        assert!((200..300).contains(&status), "{method} {path}: {status} {v}");
+        v
+    }
+
+    pub fn domain(&self) -> Domain {
+        Domain::open(self.daemon.domain.path()).unwrap()
+    }
+
+    /// The event stream, one JSON event per message, read on a thread.
+    pub fn events(&self) -> Events {
+        let pem = std::fs::read(self.state.join("tls/cert.pem")).unwrap();
+        // No timeout: the stream is meant to last.
+        let c = Client::builder()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .timeout(None)
+            .build()
+            .unwrap();
+        let r = c.get(format!("{}/api/v1/events", self.daemon.url)).bearer_auth(&self.token).send().unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "text/event-stream");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Ends when the daemon goes (the test's end).
+            for line in BufReader::new(r).lines().map_while(Result::ok) {
+                if let Some(data) = line.strip_prefix("data: ")
+                    && tx.send(serde_json::from_str(data).unwrap()).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        Events { rx, seen: Vec::new() }
+    }
+
+    pub fn node_status(&self, pipeline: &str, node: &str) -> Value {
+        self.ok("GET", &format!("/api/v1/pipelines/{pipeline}"), None)["nodes"][node].clone()
+    }
+}
+
+/// Events received so far, and the stream.
+pub struct Events {
+    rx: mpsc::Receiver<Value>,
+    seen: Vec<Value>,
+}
+
+impl Events {
+    /// The first event of `kind` satisfying `pred`, among those received
+    /// or arriving within `timeout`. Each event is returned once.
+    pub fn wait(&mut self, kind: &str, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let matches = |e: &Value| e["kind"] == kind && pred(e);
+        if let Some(i) = self.seen.iter().position(matches) {
+            return self.seen.remove(i);
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let e = self.rx.recv_timeout(left).unwrap_or_else(|_| panic!("no {kind} event within {timeout:?}"));
+            if matches(&e) {
+                return e;
+            }
+            self.seen.push(e);
+        }
+    }
+}
+
+/// Polls `f` every 50 ms until it gives `Some`, for at most `timeout`.
+pub fn eventually<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what} did not happen within {timeout:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

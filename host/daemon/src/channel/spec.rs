@@ -1,0 +1,235 @@
+//! A channel as the API takes it, in the seed distributor's model: a name,
+//! one or two input URLs, failover timings and outputs; checked field by
+//! field into what `stagebox-io` runs.
+
+use serde::{Deserialize, Serialize};
+use stagebox_io::ChannelConfig;
+use stagebox_io::failover::FailoverConfig;
+use stagebox_io::output::OutputConfig;
+use stagebox_io::url::{InputUrl, OutputUrl};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// A channel description.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSpec {
+    /// The channel's name: letters, digits, `.`, `_` and `-`, 1 to 64
+    /// (in a `PUT`, the URL's).
+    #[serde(default)]
+    pub name: String,
+    /// What it is for.
+    #[serde(default)]
+    pub description: String,
+    /// The primary input URL and, optionally, the backup.
+    pub inputs: Vec<String>,
+    /// Merge the two RTP inputs by sequence number (SMPTE ST 2022-7)
+    /// instead of failing over between them.
+    #[serde(default)]
+    pub merge: bool,
+    /// Failover timings.
+    #[serde(default)]
+    pub failover: FailoverSpec,
+    /// Where the channel sends.
+    #[serde(default)]
+    pub outputs: Vec<OutputSpec>,
+}
+
+/// Failover timings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailoverSpec {
+    /// Silence on the active input that counts as lost, ms (20 to 60000;
+    /// default 500).
+    #[serde(default = "default_detect")]
+    pub detect_ms: u64,
+    /// Seconds the primary must be healthy before the channel returns to
+    /// it (default 10); `null` stays on the backup until told.
+    #[serde(default = "default_revert")]
+    pub revert_after_s: Option<u64>,
+}
+
+fn default_detect() -> u64 {
+    500
+}
+
+fn default_revert() -> Option<u64> {
+    Some(10)
+}
+
+impl Default for FailoverSpec {
+    fn default() -> Self {
+        FailoverSpec { detect_ms: default_detect(), revert_after_s: default_revert() }
+    }
+}
+
+/// One output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    /// Its name in the channel.
+    pub id: String,
+    /// Where it sends (udp, rtp, srt).
+    pub url: String,
+    /// When given, only these elementary PIDs go out (PSI always does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<Vec<u16>>,
+    /// The SCTE-35 plugin that decides this output's cues.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scte35: Option<CueSpec>,
+}
+
+/// An `scte35-policy` plugin for an output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CueSpec {
+    /// The plugin: a bundled name (`scte35`) or an uploaded plugin's hash.
+    pub plugin: String,
+    /// Its configuration.
+    #[serde(default)]
+    pub config: serde_json::Value,
+}
+
+/// A field of a channel that is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {why}")]
+pub struct FieldError {
+    /// The field, as `outputs[2].url`.
+    pub field: String,
+    /// What is wrong.
+    pub why: String,
+}
+
+fn bad(field: impl Into<String>, why: impl std::fmt::Display) -> FieldError {
+    FieldError { field: field.into(), why: why.to_string() }
+}
+
+/// Whether `name` is a usable channel or output name.
+fn check_name(field: &str, name: &str) -> Result<(), FieldError> {
+    let ok = (1..=64).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok { Ok(()) } else { Err(bad(field, "1 to 64 letters, digits, '.', '_' or '-'")) }
+}
+
+impl ChannelSpec {
+    /// Checks everything but the plugins, and gives the channel's
+    /// configuration.
+    pub fn config(&self) -> Result<ChannelConfig, FieldError> {
+        check_name("name", &self.name)?;
+        if !(1..=2).contains(&self.inputs.len()) {
+            return Err(bad("inputs", "one input URL, or two (primary and backup)"));
+        }
+        let mut parsed = Vec::new();
+        for (i, url) in self.inputs.iter().enumerate() {
+            parsed.push(InputUrl::parse(url).map_err(|e| bad(format!("inputs[{i}]"), e))?);
+        }
+        if self.merge && !(parsed.len() == 2 && parsed.iter().all(|u| u.rtp)) {
+            return Err(bad("merge", "a ST 2022-7 merge needs two rtp:// inputs"));
+        }
+        if parsed.len() == 2 && parsed[0].address == parsed[1].address && parsed[0].address.port() != 0 {
+            return Err(bad("inputs[1]", "the backup must not be the primary's address"));
+        }
+        let f = self.failover;
+        if !(20..=60_000).contains(&f.detect_ms) {
+            return Err(bad("failover.detect_ms", "20 to 60000 ms"));
+        }
+        if f.revert_after_s.is_some_and(|s| s > 86_400) {
+            return Err(bad("failover.revert_after_s", "at most 86400 s (or null: never)"));
+        }
+        let mut ids = BTreeSet::new();
+        for (i, output) in self.outputs.iter().enumerate() {
+            output.config().map_err(|e| FieldError { field: format!("outputs[{i}].{}", e.field), why: e.why })?;
+            if !ids.insert(&output.id) {
+                return Err(bad(format!("outputs[{i}].id"), format!("{:?} is used twice", output.id)));
+            }
+        }
+        Ok(ChannelConfig {
+            name: self.name.clone(),
+            primary: self.inputs[0].clone(),
+            backup: self.inputs.get(1).cloned(),
+            merge: self.merge,
+            failover: FailoverConfig {
+                detect: Duration::from_millis(f.detect_ms),
+                revert_after: f.revert_after_s.map(Duration::from_secs),
+            },
+        })
+    }
+}
+
+impl OutputSpec {
+    /// Checks the output (but not its plugin); errors name the field
+    /// within the output.
+    pub fn config(&self) -> Result<OutputConfig, FieldError> {
+        check_name("id", &self.id)?;
+        let url = OutputUrl::parse(&self.url).map_err(|e| bad("url", e))?;
+        if matches!(url, OutputUrl::Rtmp(_)) {
+            return Err(bad("url", "rtmp:// outputs are not built yet (udp, rtp and srt are)"));
+        }
+        if let Some(p) = self.pids.iter().flatten().find(|p| **p >= 0x1fff) {
+            return Err(bad("pids", format!("{p} is not an elementary stream PID (below 8191)")));
+        }
+        Ok(OutputConfig { id: self.id.clone(), url, pids: self.pids.as_ref().map(|p| p.iter().copied().collect()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: serde_json::Value) -> ChannelSpec {
+        serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_full_channel_checks() {
+        let s = spec(serde_json::json!({
+            "name": "news-1",
+            "inputs": ["rtp://@239.1.1.1:5000", "rtp://@239.1.1.2:5000"],
+            "failover": { "detect_ms": 300, "revert_after_s": null },
+            "outputs": [
+                { "id": "a", "url": "udp://10.0.0.1:5000" },
+                { "id": "b", "url": "srt://cdn.example:9000?latency=200", "pids": [256, 257] },
+            ],
+        }));
+        let config = s.config().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.backup.as_deref(), Some("rtp://@239.1.1.2:5000"));
+        assert_eq!(config.failover.detect, Duration::from_millis(300));
+        assert_eq!(config.failover.revert_after, None);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            (serde_json::json!({ "name": "a b", "inputs": ["udp://127.0.0.1:1"] }), "name: "),
+            (serde_json::json!({ "name": "a", "inputs": [] }), "inputs: one input URL"),
+            (serde_json::json!({ "name": "a", "inputs": ["srt://127.0.0.1:1"] }), "inputs[0]: srt:// cannot be used"),
+            (
+                serde_json::json!({ "name": "a", "inputs": ["udp://127.0.0.1:1", "rtp://127.0.0.1:2"], "merge": true }),
+                "merge: ",
+            ),
+            (
+                serde_json::json!({ "name": "a", "inputs": ["udp://127.0.0.1:1"], "failover": { "detect_ms": 5 } }),
+                "failover.detect_ms",
+            ),
+            (
+                serde_json::json!({ "name": "a", "inputs": ["udp://127.0.0.1:1"],
+                    "outputs": [{ "id": "x", "url": "udp://127.0.0.1:2?tll=3" }] }),
+                "outputs[0].url: unknown parameter \"tll\"",
+            ),
+            (
+                serde_json::json!({ "name": "a", "inputs": ["udp://127.0.0.1:1"],
+                    "outputs": [{ "id": "x", "url": "udp://127.0.0.1:2" }, { "id": "x", "url": "udp://127.0.0.1:3" }] }),
+                "outputs[1].id: \"x\" is used twice",
+            ),
+            (
+                serde_json::json!({ "name": "a", "inputs": ["udp://127.0.0.1:1"],
+                    "outputs": [{ "id": "x", "url": "udp://127.0.0.1:2", "pids": [8191] }] }),
+                "outputs[0].pids",
+            ),
+        ];
+        for (json, says) in cases {
+            let error = spec(json.clone()).config().err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(error.starts_with(says) || error.contains(says), "{json}: {error:?} should say {says:?}");
+        }
+    }
+}
