@@ -37,6 +37,9 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("chromium", "headless browser for the dashboard walkthrough"),
     // libsrt's srt-live-transmit receives the distributor's SRT outputs.
     ("srt-tools", "the libsrt peer in the distributor tests"),
+    // nginx with the RTMP module receives the distributor's RTMP output.
+    ("nginx", "the RTMP server in the distributor tests"),
+    ("libnginx-mod-rtmp", "the RTMP module for that nginx"),
 ];
 
 /// cargo-fuzz, pinned.
@@ -51,6 +54,7 @@ const FUZZ_TARGETS: &[(&str, &str)] = &[
     ("host/media", "cea708_decode"),
     ("host/media", "ts_demux"),
     ("host/media", "rtp_reorder"),
+    ("host/media", "flv_mux"),
     ("host/media", "caption_sei"),
     ("host/media", "caption_text"),
 ];

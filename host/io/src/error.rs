@@ -29,9 +29,6 @@ pub enum IoError {
     /// A channel or output description that cannot work.
     #[error("{0}")]
     Config(String),
-    /// A kind of output not built yet.
-    #[error("{0}")]
-    Unsupported(&'static str),
     /// The channel's task has ended.
     #[error("the channel has stopped")]
     Stopped,

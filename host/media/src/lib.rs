@@ -12,12 +12,14 @@
 //!   UYVY, v210 and RGBA frames.
 //! - [`ts`]: MPEG-2 transport streams: packets, PSI, PES, timestamps.
 //! - [`crc`]: the CRC-32 of MPEG-2 sections.
+//! - [`flv`]: FLV tag bodies (H.264 and AAC) for RTMP.
 
 #![forbid(unsafe_code)]
 
 pub mod calendar;
 pub mod captions;
 pub mod crc;
+pub mod flv;
 pub mod loudness;
 pub mod rtp;
 pub mod scte35;

@@ -29,7 +29,7 @@ pub enum Command {
         name: String,
         /// The output's name.
         id: String,
-        /// Where it sends: udp://, rtp:// or srt://.
+        /// Where it sends: udp://, rtp://, srt:// or rtmp://.
         url: String,
         /// Only these PIDs (comma-separated; PSI always goes).
         #[arg(long, value_delimiter = ',')]

@@ -69,7 +69,7 @@ impl Default for FailoverSpec {
 pub struct OutputSpec {
     /// Its name in the channel.
     pub id: String,
-    /// Where it sends (udp, rtp, srt).
+    /// Where it sends (udp, rtp, srt, rtmp).
     pub url: String,
     /// When given, only these elementary PIDs go out (PSI always does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -162,9 +162,6 @@ impl OutputSpec {
     pub fn config(&self) -> Result<OutputConfig, FieldError> {
         check_name("id", &self.id)?;
         let url = OutputUrl::parse(&self.url).map_err(|e| bad("url", e))?;
-        if matches!(url, OutputUrl::Rtmp(_)) {
-            return Err(bad("url", "rtmp:// outputs are not built yet (udp, rtp and srt are)"));
-        }
         if let Some(p) = self.pids.iter().flatten().find(|p| **p >= 0x1fff) {
             return Err(bad("pids", format!("{p} is not an elementary stream PID (below 8191)")));
         }

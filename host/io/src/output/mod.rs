@@ -5,9 +5,11 @@
 //! - UDP and RTP send inline from the channel's task with non-blocking
 //!   sends; the socket's send buffer is the bound, and a full one counts
 //!   the datagram dropped.
-//! - SRT runs on its own task behind a bounded queue, reconnecting with
-//!   back-off.
+//! - SRT and RTMP run on their own tasks behind bounded queues,
+//!   reconnecting with back-off.
 
+mod backoff;
+mod rtmp;
 mod srt;
 mod udp;
 
@@ -33,7 +35,7 @@ pub struct OutputConfig {
     pub pids: Option<BTreeSet<u16>>,
 }
 
-/// Datagrams an SRT output may have queued before new ones are dropped:
+/// Datagrams an SRT or RTMP output may have queued before new ones are dropped:
 /// about 1.3 s at 8 Mb/s.
 pub const QUEUE_DATAGRAMS: usize = 1024;
 
@@ -63,7 +65,11 @@ impl Output {
                 let task = tokio::spawn(srt::run(srt.clone(), rx, counters.clone()));
                 (Path::Queue { tx, task }, 7)
             }
-            OutputUrl::Rtmp(_) => return Err(IoError::Unsupported("rtmp:// outputs are not built yet")),
+            OutputUrl::Rtmp(rtmp) => {
+                let (tx, rx) = mpsc::channel(QUEUE_DATAGRAMS);
+                let task = tokio::spawn(rtmp::run(rtmp.clone(), rx, counters.clone()));
+                (Path::Queue { tx, task }, 7)
+            }
         };
         if matches!(path, Path::Udp(_)) {
             counters.set_state(OutputState::Running);

@@ -10,6 +10,7 @@
 //! [`SPACING`] after the previous one, which keeps the order and the real
 //! pace (an 8 Mb/s stream sends a datagram every 1.3 ms).
 
+use super::backoff::{Backoff, drain_stale};
 use crate::status::{OutputCounters, OutputState};
 use crate::url::{SrtMode, SrtUrl};
 use bytes::Bytes;
@@ -22,10 +23,6 @@ use tokio::sync::mpsc;
 /// The least time between two messages' instants.
 pub const SPACING: Duration = Duration::from_micros(50);
 
-/// The first wait after a failure; it doubles up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_millis(250);
-/// The longest wait between connection attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long a caller tries one connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -57,28 +54,24 @@ async fn connect(url: &SrtUrl, counters: &OutputCounters) -> std::io::Result<Srt
 
 /// Runs one SRT output until its queue is closed (the output removed).
 pub(super) async fn run(url: SrtUrl, mut queue: mpsc::Receiver<Bytes>, counters: Arc<OutputCounters>) {
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = Backoff::default();
     loop {
         let mut socket = match connect(&url, &counters).await {
             Ok(socket) => socket,
             Err(e) => {
                 counters.error(&e);
                 counters.set_state(OutputState::Retrying);
-                tracing::warn!(error = %e, "SRT output cannot connect; retrying in {backoff:?}");
-                // What queued meanwhile is stale: drop it, counted.
-                if !wait_dropping(&mut queue, &counters, backoff).await {
+                tracing::warn!(error = %e, "SRT output cannot connect; retrying in {:?}", backoff.delay());
+                if !backoff.wait_dropping(&mut queue, &counters).await {
                     return;
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
                 continue;
             }
         };
         // Live: start from now, not from what waited for the connection.
-        while let Ok(stale) = queue.try_recv() {
-            counters.dropped((stale.len() / 188) as u64);
-        }
+        drain_stale(&mut queue, &counters);
         counters.connected();
-        backoff = FIRST_BACKOFF;
+        backoff.reset();
         let mut last = Instant::now();
         let failure = loop {
             let Some(datagram) = queue.recv().await else {
@@ -96,20 +89,5 @@ pub(super) async fn run(url: SrtUrl, mut queue: mpsc::Receiver<Bytes>, counters:
         counters.error(&failure);
         counters.set_state(OutputState::Retrying);
         tracing::warn!(error = %failure, "SRT output lost its connection; reconnecting");
-    }
-}
-
-/// Waits `delay`, dropping (and counting) what arrives on the queue.
-/// Returns false when the queue was closed.
-async fn wait_dropping(queue: &mut mpsc::Receiver<Bytes>, counters: &OutputCounters, delay: Duration) -> bool {
-    let until = tokio::time::Instant::now() + delay;
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep_until(until) => return true,
-            item = queue.recv() => match item {
-                Some(stale) => counters.dropped((stale.len() / 188) as u64),
-                None => return false,
-            },
-        }
     }
 }

@@ -2,7 +2,7 @@
 //! SCTE-35 cues put in, a paced RTP sender, a UDP capture, and the
 //! reference readers (ffmpeg's demuxer, ffprobe, threefive).
 
-#![allow(dead_code, clippy::unwrap_used)] // each test uses what it needs
+#![allow(dead_code, unused_imports, clippy::unwrap_used)] // each test uses what it needs
 
 #[path = "../../../media/tests/support/mod.rs"]
 mod media;
