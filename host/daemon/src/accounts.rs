@@ -1,6 +1,6 @@
 //! The `users` and `tokens` resources.
 
-use crate::api::{Caller, Problem, Shared, json_body, now_ms, whole_number};
+use crate::api::{Caller, Problem, Shared, json_body, now_ms};
 use crate::auth::{self, Role};
 use crate::store::{Deleted, Token, User};
 use axum::Json;
@@ -135,7 +135,7 @@ pub async fn list_tokens(State(state): State<Shared>, caller: Caller) -> Result<
 #[serde(deny_unknown_fields)]
 struct NewToken {
     label: String,
-    #[serde(default = "default_hours", deserialize_with = "whole_number")]
+    #[serde(default = "default_hours")]
     expires_hours: u64,
 }
 

@@ -363,22 +363,31 @@ struct Login {
     password: String,
 }
 
-/// Reads a whole number that JSON may write as `5` or `5.0` (JSON Schema's
-/// `integer` allows both).
-pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    let n = serde_json::Number::deserialize(d)?;
-    n.as_u64()
-        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64).map(|f| f as u64))
-        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number of at least 0")))
-}
-
 /// Reads a JSON body; a bad one is a 400 that names the field.
 pub fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Problem> {
-    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body)).map_err(|e| {
+    let bad = |detail: String| Problem::new(StatusCode::BAD_REQUEST, "Bad request body", detail);
+    let mut value: serde_json::Value = serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
+    integral_floats_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
-        let detail = if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) };
-        Problem::new(StatusCode::BAD_REQUEST, "Bad request body", detail)
+        bad(if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) })
     })
+}
+
+/// JSON Schema's `integer` is any number without a fraction, so `663.0`
+/// is one; serde's integer types take only `663`. Numbers with a zero
+/// fraction become integers before the body is read.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15) {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 async fn login(State(state): State<Shared>, ConnectInfo(peer): ConnectInfo<SocketAddr>, body: Bytes) -> Response {

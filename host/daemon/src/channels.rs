@@ -162,8 +162,11 @@ pub async fn update(
     record.updated_ms = now_ms();
     state.store.put_channel(&name, &record).map_err(Problem::internal)?;
     if state.distributor.is_running(&name) {
-        let same_inputs =
-            old.inputs == record.spec.inputs && old.merge == record.spec.merge && old.failover == record.spec.failover;
+        // Only outputs changed: they change live; anything else restarts.
+        let same_inputs = old.inputs == record.spec.inputs
+            && old.merge == record.spec.merge
+            && old.failover == record.spec.failover
+            && old.batch_ms == record.spec.batch_ms;
         if same_inputs {
             for output in old.outputs.iter().filter(|o| !record.spec.outputs.contains(o)) {
                 state.distributor.remove_output(&name, &output.id).await.map_err(io_problem)?;

@@ -3,7 +3,9 @@
 //!
 //! - **Load.** 25 channels × 4 outputs of an 8 Mb/s transport stream (an
 //!   ffmpeg encode, null-padded to 8 Mb/s), sent as RTP at its real rate.
-//! - **Stagebox.** One `distribute` process runs all channels.
+//! - **Stagebox.** One `distribute` process runs all channels: as they
+//!   come by default, and with the channel's `batch_ms` at 5 to 100 ms
+//!   (packets gathered into one UDP GSO send per output).
 //! - **Reference.** The seed's design: for every output one
 //!   `ffmpeg -c copy` process reading the channel's RTP stream (the fan-out
 //!   to each ffmpeg is given to it for free: the sender sends each output's
@@ -71,12 +73,13 @@ fn payload_bytes(ts: &[u8]) -> u64 {
 }
 
 /// Receivers: one socket per output, all read by one thread until `stop`,
-/// counting the bytes of non-null packets.
+/// counting the bytes of non-null packets and noting when each datagram
+/// arrived (to within the thread's 0.5 ms idle sleep).
 struct Sinks {
     addresses: Vec<SocketAddr>,
     bytes: Arc<Vec<AtomicU64>>,
     stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    thread: Option<std::thread::JoinHandle<Vec<Vec<Instant>>>>,
 }
 
 impl Sinks {
@@ -97,10 +100,12 @@ impl Sinks {
             let (bytes, stop) = (bytes.clone(), stop.clone());
             move || {
                 let mut buf = [0u8; 2048];
+                let mut arrivals = vec![Vec::new(); sockets.len()];
                 while !stop.load(Ordering::Relaxed) {
                     let mut idle = true;
                     for (i, s) in sockets.iter().enumerate() {
                         while let Ok(n) = s.recv(&mut buf) {
+                            arrivals[i].push(Instant::now());
                             bytes[i].fetch_add(payload_bytes(&buf[..n]), Ordering::Relaxed);
                             idle = false;
                         }
@@ -109,6 +114,7 @@ impl Sinks {
                         std::thread::sleep(Duration::from_micros(500));
                     }
                 }
+                arrivals
             }
         });
         Sinks { addresses, bytes, stop, thread: Some(thread) }
@@ -116,6 +122,12 @@ impl Sinks {
 
     fn total(&self) -> u64 {
         self.bytes.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Stops the receivers; gives each one's arrival times.
+    fn finish(mut self) -> Vec<Vec<Instant>> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().map(|t| t.join().unwrap()).unwrap_or_default()
     }
 }
 
@@ -132,11 +144,22 @@ impl Drop for Sinks {
 /// everything settles.
 const WARMUP: u64 = 2;
 
+/// What the sender did.
+struct Sent {
+    /// Datagrams (per channel) sent before the measurement, and in all.
+    range: (usize, usize),
+    /// When each datagram went out (to the first channel).
+    at: Vec<Instant>,
+    /// How late the last datagram went out: a sender that could not
+    /// keep pace loaded the design less than asked.
+    behind: Duration,
+}
+
 /// Sends `ts` as RTP to every address of every channel, paced at RATE,
 /// for WARMUP + SECONDS; `measure` is called when the warm-up ends and
 /// gives the closure that ends the measurement (called after the last
-/// datagram and a short drain). Returns the datagrams sent after warm-up.
-fn send<M: FnOnce() -> E, E: FnOnce()>(ts: &[u8], targets: &[Vec<SocketAddr>], measure: M) -> (usize, usize) {
+/// datagram and a short drain).
+fn send<M: FnOnce() -> E, E: FnOnce()>(ts: &[u8], targets: &[Vec<SocketAddr>], measure: M) -> Sent {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket2::SockRef::from(&socket).set_send_buffer_size(8 << 20).unwrap();
     let interval = Duration::from_secs_f64((DATAGRAM * 8) as f64 / RATE as f64);
@@ -145,30 +168,55 @@ fn send<M: FnOnce() -> E, E: FnOnce()>(ts: &[u8], targets: &[Vec<SocketAddr>], m
     let start = Instant::now();
     let mut measure = Some(measure);
     let mut end = None;
-    let mut sent = 0;
+    let mut at = Vec::with_capacity(count);
+    let mut behind = Duration::ZERO;
     for (i, chunk) in ts.chunks(DATAGRAM).take(count).enumerate() {
         if i == warm {
             end = measure.take().map(|m| m());
         }
-        if let Some(wait) = (start + interval * i as u32).checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
+        let due = start + interval * i as u32;
+        match due.checked_duration_since(Instant::now()) {
+            Some(wait) => {
+                behind = Duration::ZERO;
+                std::thread::sleep(wait);
+            }
+            None => behind = due.elapsed(),
         }
         let header =
             RtpHeader { marker: false, payload_type: PT_MP2T, sequence: i as u16, timestamp: (i * 90) as u32, ssrc: 7 };
         let packet = write(&header, chunk);
+        at.push(Instant::now());
         for to in targets.iter().flatten() {
             // A full socket buffer here would be the bench's own loss.
             while socket.send_to(&packet, to).is_err() {
                 std::thread::yield_now();
             }
         }
-        sent += 1;
     }
     std::thread::sleep(Duration::from_millis(300));
     if let Some(end) = end {
         end();
     }
-    (warm, sent)
+    Sent { range: (warm, at.len()), at, behind }
+}
+
+/// The delay from sending each measured datagram to its arrival at every
+/// receiver, in ms, sorted. Stagebox forwards datagram for datagram, so
+/// with no loss a receiver's n-th datagram is the n-th sent.
+fn delays(sent: &Sent, arrivals: &[Vec<Instant>]) -> Vec<f64> {
+    let (from, to) = sent.range;
+    let mut out: Vec<f64> = arrivals
+        .iter()
+        .flat_map(|a| {
+            (from..to.min(a.len())).map(move |k| a[k].saturating_duration_since(sent.at[k]).as_secs_f64() * 1e3)
+        })
+        .collect();
+    out.sort_by(f64::total_cmp);
+    out
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted.get(((sorted.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN)
 }
 
 /// What one run measured.
@@ -180,17 +228,24 @@ struct Run {
     /// should have.
     delivered: u64,
     expected: u64,
+    /// How far behind its schedule the sender fell.
+    behind: Duration,
+    /// Send-to-receive delays, ms, sorted (Stagebox only).
+    delays: Vec<f64>,
 }
 
 impl Run {
     /// A run whose measurement covered datagrams `from..to` of `ts`.
-    fn new(cpu_s: f64, ts: &[u8], (from, to): (usize, usize), outputs: usize, delivered: u64) -> Run {
+    fn new(cpu_s: f64, ts: &[u8], sent: &Sent, outputs: usize, delivered: u64) -> Run {
+        let (from, to) = sent.range;
         let sent_bytes: Vec<u8> = ts.chunks(DATAGRAM).take(to).skip(from).flatten().copied().collect();
         Run {
             cpu_s,
             handed_mbit: (sent_bytes.len() * outputs) as f64 * 8.0 / 1e6,
             delivered,
             expected: payload_bytes(&sent_bytes) * outputs as u64,
+            behind: sent.behind,
+            delays: Vec::new(),
         }
     }
     fn cpu_ms_per_mbit(&self) -> f64 {
@@ -212,7 +267,7 @@ fn distribute_exe() -> std::path::PathBuf {
     dir.join("distribute")
 }
 
-fn stagebox(dir: &Path, ts: &[u8], channels: usize) -> Run {
+fn stagebox(dir: &Path, ts: &[u8], channels: usize, batch_ms: u64) -> Run {
     let sinks = Sinks::new(channels * OUTPUTS);
     let inputs = free_ports(channels);
     let spec: Vec<serde_json::Value> = (0..channels)
@@ -221,6 +276,7 @@ fn stagebox(dir: &Path, ts: &[u8], channels: usize) -> Run {
                 "name": format!("c{c}"),
                 "inputs": [format!("rtp://127.0.0.1:{}", inputs[c])],
                 "outputs": (0..OUTPUTS).map(|o| format!("udp://{}", sinks.addresses[c * OUTPUTS + o])).collect::<Vec<_>>(),
+                "batch_ms": batch_ms,
             })
         })
         .collect();
@@ -239,15 +295,17 @@ fn stagebox(dir: &Path, ts: &[u8], channels: usize) -> Run {
     let targets: Vec<Vec<SocketAddr>> = inputs.iter().map(|p| vec![SocketAddr::from(([127, 0, 0, 1], *p))]).collect();
     let pid = child.id();
     let measured = std::cell::Cell::new((0.0, 0u64));
-    let range = send(ts, &targets, || {
+    let sent = send(ts, &targets, || {
         let (cpu, bytes) = (cpu_seconds(pid), sinks.total());
-        let measured = &measured;
+        let (measured, sinks) = (&measured, &sinks);
         move || measured.set((cpu_seconds(pid) - cpu, sinks.total() - bytes))
     });
     let (cpu_s, delivered) = measured.get();
     drop(child.stdin.take());
     let _ = child.wait();
-    Run::new(cpu_s, ts, range, channels * OUTPUTS, delivered)
+    let mut run = Run::new(cpu_s, ts, &sent, channels * OUTPUTS, delivered);
+    run.delays = delays(&sent, &sinks.finish());
+    run
 }
 
 fn ffmpeg_per_output(ts: &[u8], channels: usize) -> Run {
@@ -288,7 +346,7 @@ fn ffmpeg_per_output(ts: &[u8], channels: usize) -> Run {
     let pids: Vec<u32> = children.iter().map(Child::id).collect();
     let cpu = || pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>();
     let measured = std::cell::Cell::new((0.0, 0u64));
-    let range = send(ts, &targets, || {
+    let sent = send(ts, &targets, || {
         let (before, bytes) = (cpu(), sinks.total());
         let (measured, cpu, sinks) = (&measured, &cpu, &sinks);
         move || measured.set((cpu() - before, sinks.total() - bytes))
@@ -298,13 +356,17 @@ fn ffmpeg_per_output(ts: &[u8], channels: usize) -> Run {
         let _ = c.kill();
         let _ = c.wait();
     }
-    Run::new(cpu_s, ts, range, channels * OUTPUTS, delivered)
+    Run::new(cpu_s, ts, &sent, channels * OUTPUTS, delivered)
 }
 
 /// Loss below this counts as none for ffmpeg, whose loss is estimated
 /// against its own remuxing ratio (timing moves a few packets across the
 /// window's edges). Stagebox's loss is exact: its output is its input.
 const FFMPEG_TOLERANCE: f64 = 0.005;
+
+/// A sender that ends more than this far behind its schedule did not load
+/// the design at the rate asked: the capacity search ends there.
+const SENDER_SLACK: Duration = Duration::from_millis(50);
 
 fn main() {
     let dir = tempfile::tempdir().unwrap();
@@ -314,24 +376,37 @@ fn main() {
     let remux = base.delivered as f64 / base.expected as f64;
     println!("# ffmpeg sends out {:.1}% of the non-null bytes it gets (its muxer repacks)", 100.0 * remux);
     let channels = 25;
-    let ours = stagebox(dir.path(), &ts, channels);
-    let theirs = ffmpeg_per_output(&ts, channels);
     let label = format!("{channels}x{OUTPUTS}");
-    stagebox_bench::report(
-        &format!("distributor_cpu_per_output_mbit_{label}"),
-        ours.cpu_ms_per_mbit(),
-        "cpu-ms/Mbit",
-        "ffmpeg_copy_per_output",
-        theirs.cpu_ms_per_mbit(),
-    );
-    stagebox_bench::report(
-        &format!("distributor_cpu_{label}"),
-        ours.cpu_s / SECONDS as f64,
-        "cores",
-        "ffmpeg_copy_per_output",
-        theirs.cpu_s / SECONDS as f64,
-    );
-    println!("# {label}: stagebox loss {:.4}%, ffmpeg loss {:.2}%", 100.0 * ours.loss(1.0), 100.0 * theirs.loss(remux));
+    let theirs = ffmpeg_per_output(&ts, channels);
+    println!("# {label}: ffmpeg loss {:.2}%", 100.0 * theirs.loss(remux));
+    for batch_ms in [0, 5, 20, 50, 100] {
+        let ours = stagebox(dir.path(), &ts, channels, batch_ms);
+        let suffix = if batch_ms == 0 { String::new() } else { format!("_batch{batch_ms}ms") };
+        stagebox_bench::report(
+            &format!("distributor_cpu_per_output_mbit_{label}{suffix}"),
+            ours.cpu_ms_per_mbit(),
+            "cpu-ms/Mbit",
+            "ffmpeg_copy_per_output",
+            theirs.cpu_ms_per_mbit(),
+        );
+        stagebox_bench::report(
+            &format!("distributor_cpu_{label}{suffix}"),
+            ours.cpu_s / SECONDS as f64,
+            "cores",
+            "ffmpeg_copy_per_output",
+            theirs.cpu_s / SECONDS as f64,
+        );
+        let loss = ours.loss(1.0);
+        // Delays pair datagrams by order, which loss would shift.
+        let delay = |p| if loss == 0.0 { format!("{:.2} ms", percentile(&ours.delays, p)) } else { "n/a".into() };
+        println!(
+            "# {label} batch {batch_ms} ms: stagebox loss {:.4}%, send-to-receive delay p50 {}, p99 {}, max {}",
+            100.0 * loss,
+            delay(0.5),
+            delay(0.99),
+            delay(1.0),
+        );
+    }
 
     // Capacity: the most channels (of 4 outputs) each design delivers with
     // no loss. The sender and receivers share the box's two cores.
@@ -340,21 +415,39 @@ fn main() {
         for &n in steps {
             let r = run(n);
             let loss = r.loss(remux);
-            println!("# {who} {n}x{OUTPUTS}: loss {:.4}%, {:.2} cores", 100.0 * loss, r.cpu_s / SECONDS as f64);
+            println!(
+                "# {who} {n}x{OUTPUTS}: loss {:.4}%, {:.2} cores, sender {:.0} ms behind at the end",
+                100.0 * loss,
+                r.cpu_s / SECONDS as f64,
+                r.behind.as_secs_f64() * 1e3
+            );
             if loss > tolerance {
+                break;
+            }
+            if r.behind > SENDER_SLACK {
+                println!("# the sender could not keep pace at {n}x{OUTPUTS}: {who} sustains at least {best}x{OUTPUTS}");
                 break;
             }
             best = n;
         }
         best
     };
-    let ours = capacity(&|n| stagebox(dir.path(), &ts, n), &[25, 50, 100, 150, 200], "stagebox", 1.0, 0.0);
     let theirs = capacity(&|n| ffmpeg_per_output(&ts, n), &[5, 10, 25, 40, 60], "ffmpeg", remux, FFMPEG_TOLERANCE);
-    stagebox_bench::report(
-        "distributor_capacity_outputs",
-        (ours * OUTPUTS) as f64,
-        "outputs",
-        "ffmpeg_copy_per_output",
-        (theirs * OUTPUTS).max(1) as f64,
-    );
+    for batch_ms in [0, 20] {
+        let ours = capacity(
+            &|n| stagebox(dir.path(), &ts, n, batch_ms),
+            &[25, 50, 100, 150, 200, 300],
+            &format!("stagebox batch {batch_ms} ms"),
+            1.0,
+            0.0,
+        );
+        let suffix = if batch_ms == 0 { String::new() } else { format!("_batch{batch_ms}ms") };
+        stagebox_bench::report(
+            &format!("distributor_capacity_outputs{suffix}"),
+            (ours * OUTPUTS) as f64,
+            "outputs",
+            "ffmpeg_copy_per_output",
+            (theirs * OUTPUTS).max(1) as f64,
+        );
+    }
 }

@@ -27,7 +27,7 @@ pub const REORDER_WINDOW: usize = 64;
 pub const MERGE_WINDOW: usize = 256;
 
 /// Opens the socket an input receives on.
-pub fn bind(url: &InputUrl) -> Result<tokio::net::UdpSocket, IoError> {
+pub fn bind(url: &InputUrl) -> Result<std::net::UdpSocket, IoError> {
     let what = || format!("the input socket for {}", url.address);
     let group = url.address.ip();
     let socket = Socket::new(Domain::for_address(url.address), Type::DGRAM, Some(Protocol::UDP))
@@ -51,8 +51,7 @@ pub fn bind(url: &InputUrl) -> Result<tokio::net::UdpSocket, IoError> {
         }
     };
     setup().map_err(|e| IoError::Socket { what: what(), source: e })?;
-    let std: std::net::UdpSocket = socket.into();
-    tokio::net::UdpSocket::from_std(std).map_err(|e| IoError::Socket { what: what(), source: e })
+    Ok(socket.into())
 }
 
 /// Appends the whole packets in `bytes` to `out`, finding sync again after
@@ -95,7 +94,8 @@ pub struct Input {
     errors: u64,
     state: (InputState, Instant),
     rate: Rate,
-    scratch: Vec<Vec<u8>>,
+    /// A merged leg's own packets, counted before they join the window.
+    scratch: Vec<u8>,
 }
 
 impl Input {
@@ -138,20 +138,22 @@ impl Input {
             // A merged leg counts what it received itself, so its
             // continuity errors show that leg's own losses.
             Some(window) => {
-                let mut own = Vec::with_capacity(packet.payload.len());
+                let mut own = std::mem::take(&mut self.scratch);
+                own.clear();
                 self.malformed_bytes += aligned_packets(packet.payload, &mut own) as u64;
                 self.count_range(&own, 0);
-                window.push(packet.header.sequence, packet.payload, &mut self.scratch);
-                for payload in self.scratch.drain(..) {
-                    aligned_packets(&payload, out);
-                }
+                self.scratch = own;
+                window.push(packet.header.sequence, packet.payload, |payload| {
+                    aligned_packets(payload, out);
+                });
             }
             None => {
                 let Some(window) = self.reorder.as_mut() else { return };
-                window.push(packet.header.sequence, packet.payload, &mut self.scratch);
-                for payload in self.scratch.drain(..) {
-                    self.malformed_bytes += aligned_packets(&payload, out) as u64;
-                }
+                let mut malformed = 0;
+                window.push(packet.header.sequence, packet.payload, |payload| {
+                    malformed += aligned_packets(payload, out) as u64;
+                });
+                self.malformed_bytes += malformed;
                 self.count_range(out, start);
             }
         }
@@ -170,10 +172,9 @@ impl Input {
     pub fn flush(&mut self, out: &mut Vec<u8>) {
         let start = out.len();
         if let Some(window) = &mut self.reorder {
-            window.flush(&mut self.scratch);
-            for payload in self.scratch.drain(..) {
-                self.malformed_bytes += aligned_packets(&payload, out) as u64;
-            }
+            let mut malformed = 0;
+            window.flush(|payload| malformed += aligned_packets(payload, out) as u64);
+            self.malformed_bytes += malformed;
         }
         self.count_range(out, start);
     }

@@ -133,6 +133,14 @@ pub struct OutputStatus {
     /// Continuity errors in what this output sent (0 unless something is
     /// wrong: a check on the distributor itself).
     pub cc_errors: u64,
+    /// Datagrams sent (UDP and RTP outputs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datagrams: Option<u64>,
+    /// The sends to the kernel that carried them (UDP and RTP outputs):
+    /// fewer than `datagrams` when datagrams ready together go out as one
+    /// UDP GSO send.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sends: Option<u64>,
     /// The last failure, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
@@ -152,6 +160,8 @@ pub struct OutputCounters {
     errors: AtomicU64,
     connects: AtomicU64,
     cc_errors: AtomicU64,
+    datagrams: AtomicU64,
+    sends: AtomicU64,
     state: Mutex<(OutputState, Instant)>,
     last_error: Mutex<Option<String>>,
     rate: Mutex<Rate>,
@@ -168,6 +178,8 @@ impl OutputCounters {
             errors: AtomicU64::new(0),
             connects: AtomicU64::new(0),
             cc_errors: AtomicU64::new(0),
+            datagrams: AtomicU64::new(0),
+            sends: AtomicU64::new(0),
             state: Mutex::new((OutputState::Starting, Instant::now())),
             last_error: Mutex::new(None),
             rate: Mutex::new(Rate::default()),
@@ -178,6 +190,14 @@ impl OutputCounters {
     pub fn sent(&self, packets: u64, bytes: usize) {
         self.packets.fetch_add(packets, Relaxed);
         self.bytes.fetch_add(bytes as u64, Relaxed);
+    }
+
+    /// `packets` packets in `bytes` bytes went out as `datagrams` datagrams
+    /// in `sends` sends (UDP and RTP).
+    pub fn sent_datagrams(&self, packets: u64, bytes: usize, datagrams: usize, sends: u64) {
+        self.sent(packets, bytes);
+        self.datagrams.fetch_add(datagrams as u64, Relaxed);
+        self.sends.fetch_add(sends, Relaxed);
     }
 
     /// `packets` packets were dropped.
@@ -226,6 +246,7 @@ impl OutputCounters {
         let (state, since) = self.state.lock().map(|s| *s).unwrap_or((OutputState::Starting, now));
         let bytes = self.bytes.load(Relaxed);
         let bitrate_bps = self.rate.lock().map(|mut r| r.sample(now, bytes)).unwrap_or(0);
+        let udp = matches!(self.kind, "udp" | "rtp");
         OutputStatus {
             id: id.to_owned(),
             kind: self.kind,
@@ -238,6 +259,8 @@ impl OutputCounters {
             errors: self.errors.load(Relaxed),
             connects: self.connects.load(Relaxed),
             cc_errors: self.cc_errors.load(Relaxed),
+            datagrams: udp.then(|| self.datagrams.load(Relaxed)),
+            sends: udp.then(|| self.sends.load(Relaxed)),
             last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
             note: (self.kind == "rtmp").then_some("RTMP cannot carry SCTE-35: cues are not sent on this output"),
         }

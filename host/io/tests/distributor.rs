@@ -11,7 +11,7 @@ mod support;
 use stagebox_io::cue::{CueContext, CueDecision, CueFilter};
 use stagebox_io::failover::{FailoverConfig, Reason, Source};
 use stagebox_io::output::OutputConfig;
-use stagebox_io::status::{ChannelStatus, OutputState};
+use stagebox_io::status::{ChannelStatus, InputState, OutputState};
 use stagebox_io::url::OutputUrl;
 use stagebox_io::{Channel, ChannelConfig};
 use std::process::{Child, Command, Stdio};
@@ -31,6 +31,7 @@ fn config(primary: &str, backup: Option<&str>, failover: FailoverConfig) -> Chan
         backup: backup.map(Into::into),
         merge: false,
         failover,
+        batch: Duration::ZERO,
     }
 }
 
@@ -70,6 +71,45 @@ fn running(status: &ChannelStatus, id: &str) -> bool {
     status.outputs.iter().any(|o| o.id == id && o.state == OutputState::Running)
 }
 
+/// libsrt's `srt-live-transmit` receiving from `url` into `dir/libsrt.ts`.
+fn srt_live_transmit(url: &str, dir: &std::path::Path) -> Child {
+    Command::new("srt-live-transmit")
+        .arg(url)
+        .args(["file://con", "-a:no", "-q"])
+        .stdout(std::fs::File::create(dir.join("libsrt.ts")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("srt-live-transmit (srt-tools) must be installed: cargo xtask setup")
+}
+
+/// Sends the whole source to the channel's primary input at its rate;
+/// returns the datagrams sent.
+async fn send_all(source: &support::Source, channel: &Channel) -> usize {
+    let (ts, to) = (source.ts.clone(), channel.input_addresses()[0]);
+    tokio::task::spawn_blocking(move || send_rtp(ts, to, Arc::new(AtomicBool::new(false))).join().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Stops the channel (its SRT outputs close their connections) and waits
+/// for the peers to finish; gives the channel's last status.
+async fn stop_and_reap(channel: Channel, peers: Vec<(Child, &'static str)>) -> ChannelStatus {
+    let status = channel.status();
+    drop(channel);
+    tokio::task::spawn_blocking(move || peers.into_iter().for_each(|(child, what)| reap(child, what))).await.unwrap();
+    status
+}
+
+/// ffmpeg, having received into `dir/ffmpeg.ts` with its debug log in
+/// `dir/ffmpeg.log`, found no continuity failure and wrote out the video
+/// and the audio.
+fn ffmpeg_received_cleanly(dir: &std::path::Path) {
+    let log = std::fs::read_to_string(dir.join("ffmpeg.log")).unwrap();
+    assert_eq!(log.matches("Continuity check failed").count(), 0, "{log}");
+    let codecs = support::ffprobe_codecs(dir, "ffmpeg.ts");
+    assert!(codecs.contains(&"h264".to_owned()) && codecs.contains(&"aac".to_owned()), "{codecs:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_peers_receive_valid_streams_with_identical_cues() {
     let dir = tempfile::tempdir().unwrap();
@@ -78,13 +118,7 @@ async fn real_peers_receive_valid_streams_with_identical_cues() {
     let (rtp, rtp_capture) = capture(true, Duration::from_secs(1));
     // libsrt listens and our output calls it...
     let libsrt_port = free_port();
-    let libsrt = Command::new("srt-live-transmit")
-        .arg(format!("srt://127.0.0.1:{libsrt_port}?mode=listener&latency=120"))
-        .args(["file://con", "-a:no", "-q"])
-        .stdout(std::fs::File::create(dir.path().join("libsrt.ts")).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("srt-live-transmit (srt-tools) must be installed: cargo xtask setup");
+    let libsrt = srt_live_transmit(&format!("srt://127.0.0.1:{libsrt_port}?mode=listener&latency=120"), dir.path());
     // ...and our output listens, encrypted, and ffmpeg calls it.
     let ffmpeg_port = free_port();
     let key = "stagebox-test-passphrase";
@@ -116,23 +150,10 @@ async fn real_peers_receive_valid_streams_with_identical_cues() {
         .unwrap();
     wait_for(&channel, "both SRT outputs connected", |s| running(s, "srt-caller") && running(s, "srt-listener")).await;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let sent = tokio::task::spawn_blocking({
-        let (ts, to) = (source.ts.clone(), channel.input_addresses()[0]);
-        move || send_rtp(ts, to, stop).join().unwrap()
-    })
-    .await
-    .unwrap();
+    let sent = send_all(&source, &channel).await;
     let (udp, rtp) =
         tokio::task::spawn_blocking(move || (udp_capture.join().unwrap(), rtp_capture.join().unwrap())).await.unwrap();
-    let status = channel.status();
-    drop(channel);
-    tokio::task::spawn_blocking(move || {
-        reap(libsrt, "srt-live-transmit");
-        reap(ffmpeg, "ffmpeg");
-    })
-    .await
-    .unwrap();
+    let status = stop_and_reap(channel, vec![(libsrt, "srt-live-transmit"), (ffmpeg, "ffmpeg")]).await;
 
     assert_eq!(sent, source.ts.len().div_ceil(7 * 188));
     // UDP and RTP: the very bytes sent, none lost, none changed.
@@ -149,12 +170,8 @@ async fn real_peers_receive_valid_streams_with_identical_cues() {
         }
         assert_eq!(support::threefive_cues(dir.path(), name), source.cues, "{name}");
     }
-    // ffmpeg, through AES-256: it read the stream with no continuity
-    // failure and wrote out the video and audio.
-    let log = std::fs::read_to_string(dir.path().join("ffmpeg.log")).unwrap();
-    assert_eq!(log.matches("Continuity check failed").count(), 0, "{log}");
-    let codecs = support::ffprobe_codecs(dir.path(), "ffmpeg.ts");
-    assert!(codecs.contains(&"h264".to_owned()) && codecs.contains(&"aac".to_owned()), "{codecs:?}");
+    // ffmpeg, through AES-256.
+    ffmpeg_received_cleanly(dir.path());
     for o in &status.outputs {
         assert_eq!((o.dropped, o.cc_errors, o.errors), (0, 0, 0), "{o:?}");
     }
@@ -365,4 +382,132 @@ async fn two_lossy_copies_merge_into_the_whole_stream() {
     bad.merge = true;
     let refused = Channel::start(bad, vec![]).await.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(refused.contains("two rtp:// inputs"), "{refused}");
+}
+
+/// A batched channel (20 ms) still delivers every byte, unchanged and in
+/// order, to a UDP and an RTP output, with the SCTE-35 cues intact; its
+/// datagrams go out many to a send (UDP GSO), the RTP ones numbered one
+/// by one; and the input's end is still noticed, though nothing but the
+/// channel's clock wakes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batched_channel_sends_the_same_bytes_in_fewer_sends() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = support::source(dir.path(), "testsrc", 4);
+    let (udp, udp_capture) = capture(false, Duration::from_secs(1));
+    let (rtp, rtp_capture) = capture(true, Duration::from_secs(1));
+    let mut config = config("rtp://127.0.0.1:0", None, FailoverConfig::default());
+    config.batch = Duration::from_millis(20);
+    let outputs = vec![(output("udp", &format!("udp://{udp}")), None), (output("rtp", &format!("rtp://{rtp}")), None)];
+    let channel = Channel::start(config, outputs).await.unwrap();
+    send_all(&source, &channel).await;
+    let (udp, rtp) =
+        tokio::task::spawn_blocking(move || (udp_capture.join().unwrap(), rtp_capture.join().unwrap())).await.unwrap();
+    let status = wait_for(&channel, "the input to fall silent", |s| s.inputs[0].state == InputState::Silent).await;
+    assert!(udp.ts == source.ts, "udp: {} of {} bytes, or changed", udp.ts.len(), source.ts.len());
+    assert!(rtp.ts == source.ts, "rtp: {} of {} bytes, or changed", rtp.ts.len(), source.ts.len());
+    for (name, ts) in [("udp.ts", &udp.ts), ("rtp.ts", &rtp.ts)] {
+        assert_eq!(support::ffmpeg_cc_failures(dir.path(), name, ts), 0, "{name}");
+        assert_eq!(support::threefive_cues(dir.path(), name), source.cues, "{name}");
+    }
+    assert!(rtp.sequences.windows(2).all(|w| w[1] == w[0].wrapping_add(1)), "RTP sequence numbers one by one");
+    for output in &status.outputs {
+        let (datagrams, sends) = (output.datagrams.unwrap(), output.sends.unwrap());
+        assert_eq!(datagrams, source.ts.len().div_ceil(7 * 188) as u64, "{output:?}");
+        // 8 Mb/s is 15 datagrams in 20 ms; the first and last batches,
+        // and timer jitter, make some smaller.
+        assert!(sends * 5 < datagrams, "{} datagrams in {sends} sends", datagrams);
+    }
+}
+
+/// A PID filter: the output keeps the video PID and the PSI, and its PMT
+/// (rewritten) lists the video alone, so ffprobe finds only H.264 and no
+/// continuity failure; the unfiltered output beside it is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pid_filter_keeps_its_streams_and_rewrites_the_pmt() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = support::source(dir.path(), "testsrc", 3);
+    let (pmt_pid, pmt) = stagebox_media::ts::Demuxer::new()
+        .push(&source.ts)
+        .into_iter()
+        .find_map(|e| match e {
+            stagebox_media::ts::Event::Pmt { pid, pmt } => Some((pid, pmt)),
+            _ => None,
+        })
+        .unwrap();
+    let video = pmt.streams.iter().find(|s| s.stream_type == 0x1b).unwrap().pid;
+    assert_ne!(pmt.streams.len(), 1, "the source has more than video");
+    let (filtered_to, filtered_capture) = capture(false, Duration::from_secs(1));
+    let (all_to, all_capture) = capture(false, Duration::from_secs(1));
+    let mut filtered = output("video-only", &format!("udp://{filtered_to}"));
+    filtered.pids = Some([video].into());
+    let outputs = vec![(filtered, None), (output("all", &format!("udp://{all_to}")), None)];
+    let channel = Channel::start(config("rtp://127.0.0.1:0", None, FailoverConfig::default()), outputs).await.unwrap();
+    send_all(&source, &channel).await;
+    let (filtered, all) =
+        tokio::task::spawn_blocking(move || (filtered_capture.join().unwrap(), all_capture.join().unwrap()))
+            .await
+            .unwrap();
+    assert!(all.ts == source.ts, "all: {} of {} bytes, or changed", all.ts.len(), source.ts.len());
+    let pids: std::collections::BTreeSet<u16> =
+        filtered.ts.chunks(188).map(|p| u16::from_be_bytes([p[1], p[2]]) & 0x1fff).collect();
+    assert_eq!(pids, [0, stagebox_media::ts::SDT_PID, pmt_pid, video].into(), "PAT, SDT, PMT and video only");
+    assert_eq!(support::ffmpeg_cc_failures(dir.path(), "video-only.ts", &filtered.ts), 0);
+    // ffprobe lists each stream under its program and again on its own.
+    let codecs: std::collections::BTreeSet<String> =
+        support::ffprobe_codecs(dir.path(), "video-only.ts").into_iter().filter(|c| !c.is_empty()).collect();
+    assert_eq!(codecs, ["h264".to_owned()].into(), "the PMT lists the video alone");
+    // The video is all there: every packet of its PID, in order.
+    let video_of = |ts: &[u8]| -> Vec<u8> {
+        ts.chunks(188).filter(|p| u16::from_be_bytes([p[1], p[2]]) & 0x1fff == video).flatten().copied().collect()
+    };
+    assert!(video_of(&filtered.ts) == video_of(&source.ts), "the video PID's packets unchanged");
+}
+
+/// SRT the other way round: our listener feeds libsrt's caller
+/// (`srt-live-transmit`), which gets every byte of a sustained 8 Mb/s;
+/// our caller feeds ffmpeg listening, which reads the stream with no
+/// continuity failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn srt_listener_to_libsrt_and_caller_to_ffmpeg() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = support::source(dir.path(), "testsrc", 5);
+    let ffmpeg_port = free_port();
+    let ffmpeg = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "debug", "-i"])
+        .arg(format!("srt://127.0.0.1:{ffmpeg_port}?mode=listener&latency=120000"))
+        .args(["-map", "0", "-c", "copy", "-f", "mpegts", "-y"])
+        .arg(dir.path().join("ffmpeg.ts"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("ffmpeg.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let listener_port = free_port();
+    let channel = Channel::start(
+        config("rtp://127.0.0.1:0", None, FailoverConfig::default()),
+        vec![
+            (output("srt-listener", &format!("srt://127.0.0.1:{listener_port}?mode=listener&latency=120")), None),
+            // Our caller retries with back-off until ffmpeg listens.
+            (output("srt-caller", &format!("srt://127.0.0.1:{ffmpeg_port}?latency=120")), None),
+        ],
+    )
+    .await
+    .unwrap();
+    wait_for(&channel, "the SRT listener listening", |s| {
+        s.outputs.iter().any(|o| o.id == "srt-listener" && o.state == OutputState::Listening)
+    })
+    .await;
+    let libsrt = srt_live_transmit(&format!("srt://127.0.0.1:{listener_port}?mode=caller&latency=120"), dir.path());
+    wait_for(&channel, "both SRT outputs connected", |s| running(s, "srt-caller") && running(s, "srt-listener")).await;
+    let sent = send_all(&source, &channel).await;
+    assert_eq!(sent, source.ts.len().div_ceil(7 * 188));
+    // What is still queued goes out before the connections close.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = stop_and_reap(channel, vec![(libsrt, "srt-live-transmit"), (ffmpeg, "ffmpeg")]).await;
+    let libsrt = std::fs::read(dir.path().join("libsrt.ts")).unwrap();
+    assert!(libsrt == source.ts, "srt-live-transmit: {} of {} bytes, or changed", libsrt.len(), source.ts.len());
+    ffmpeg_received_cleanly(dir.path());
+    for o in &status.outputs {
+        assert_eq!((o.dropped, o.cc_errors, o.errors), (0, 0, 0), "{o:?}");
+    }
 }

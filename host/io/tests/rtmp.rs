@@ -84,6 +84,7 @@ async fn nginx_records_what_the_rtmp_output_publishes() {
         backup: None,
         merge: false,
         failover: FailoverConfig::default(),
+        batch: Duration::ZERO,
     };
     let channel = Channel::start(config, vec![(output, None)]).await.unwrap();
     // Published before the stream starts (at most 10 s).

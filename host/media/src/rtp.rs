@@ -9,7 +9,7 @@
 //! for seq in [1u16, 3, 3, 2] {
 //!     let bytes = write(&RtpHeader { marker: false, payload_type: PT_MP2T, sequence: seq, timestamp: 0, ssrc: 7 }, &[seq as u8]);
 //!     let packet = stagebox_media::rtp::parse(&bytes)?;
-//!     reorder.push(packet.header.sequence, packet.payload, &mut out);
+//!     reorder.push(packet.header.sequence, packet.payload, |p| out.push(p.to_vec()));
 //! }
 //! assert_eq!(out, [vec![1], vec![2], vec![3]]);
 //! assert_eq!(reorder.stats().duplicates, 1);
@@ -98,14 +98,13 @@ pub fn parse(bytes: &[u8]) -> Result<RtpPacket<'_>, RtpError> {
 /// Writes one packet: the 12-byte header, then `payload`.
 pub fn write(header: &RtpHeader, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(12 + payload.len());
-    write_into(header, payload, &mut out);
+    append(header, payload, &mut out);
     out
 }
 
-/// Writes one packet into `out`, replacing what it held (so a sender can
-/// reuse one buffer).
-pub fn write_into(header: &RtpHeader, payload: &[u8], out: &mut Vec<u8>) {
-    out.clear();
+/// Appends one packet to `out` (so a sender can reuse one buffer, or lay
+/// several packets end to end for one UDP GSO send).
+pub fn append(header: &RtpHeader, payload: &[u8], out: &mut Vec<u8>) {
     out.push(0x80);
     out.push(if header.marker { 0x80 } else { 0 } | (header.payload_type & 0x7f));
     out.extend(header.sequence.to_be_bytes());
@@ -143,20 +142,30 @@ const RESTART: i32 = 3000;
 /// packets: a packet waits until those before it arrive, or until one
 /// arrives `window` or more ahead, when the missing ones are counted lost.
 /// The first packet pushed is where the stream starts: anything older that
-/// comes after it is late.
+/// comes after it is late. Packets are handed out through a callback: one
+/// that arrives in order goes straight through, and one that waits is
+/// copied into a slot whose buffer is reused, so a window allocates
+/// nothing once it has run a while.
 #[derive(Debug)]
 pub struct Reorder {
-    slots: Vec<Option<(u16, Vec<u8>)>>,
+    slots: Vec<Slot>,
     next: Option<u16>,
     highest: Option<u16>,
     stats: ReorderStats,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    /// The sequence number of the packet waiting here, if one is.
+    seq: Option<u16>,
+    payload: Vec<u8>,
 }
 
 impl Reorder {
     /// A window of `window` packets (at least 1).
     pub fn new(window: usize) -> Reorder {
         Reorder {
-            slots: vec![None; window.clamp(1, 32_768)],
+            slots: vec![Slot::default(); window.clamp(1, 32_768)],
             next: None,
             highest: None,
             stats: ReorderStats::default(),
@@ -167,7 +176,7 @@ impl Reorder {
     /// counted lost): the next packet starts it afresh, as after a sender
     /// restarted with new sequence numbers. The counters carry on.
     pub fn restart(&mut self) {
-        self.slots.iter_mut().for_each(|s| *s = None);
+        self.slots.iter_mut().for_each(|s| s.seq = None);
         self.next = None;
         self.highest = None;
         self.stats.restarts += 1;
@@ -184,38 +193,35 @@ impl Reorder {
 
     /// Hands out the packet `next` if it is here, or counts it lost when
     /// `force`; returns whether `next` moved.
-    fn step(&mut self, force: bool, out: &mut Vec<Vec<u8>>) -> bool {
+    fn step(&mut self, force: bool, out: &mut impl FnMut(&[u8])) -> bool {
         let Some(next) = self.next else { return false };
         let i = self.slot(next);
-        match self.slots[i].take() {
-            Some((seq, payload)) if seq == next => {
-                out.push(payload);
-                self.stats.delivered += 1;
-            }
-            other => {
-                self.slots[i] = other;
-                if !force {
-                    return false;
-                }
-                self.stats.lost += 1;
-            }
+        let slot = &mut self.slots[i];
+        if slot.seq == Some(next) {
+            slot.seq = None;
+            out(&slot.payload);
+            self.stats.delivered += 1;
+        } else if force {
+            self.stats.lost += 1;
+        } else {
+            return false;
         }
         self.next = Some(next.wrapping_add(1));
         true
     }
 
-    /// Adds packet `seq`; packets now in order are pushed onto `out`.
-    pub fn push(&mut self, seq: u16, payload: &[u8], out: &mut Vec<Vec<u8>>) {
+    /// Adds packet `seq`; the packets now in order are handed to `out`.
+    pub fn push(&mut self, seq: u16, payload: &[u8], mut out: impl FnMut(&[u8])) {
         self.stats.received += 1;
         let next = *self.next.get_or_insert(seq);
         let ahead = i32::from(seq.wrapping_sub(next) as i16);
         if !(-RESTART..=RESTART).contains(&ahead) {
             // A new stream: hand out what is waiting, then start from here.
-            self.flush(out);
+            self.flush(&mut out);
             self.stats.restarts += 1;
             self.next = Some(seq);
             self.highest = None;
-            return self.push_in_window(seq, payload, out);
+            return self.push_in_window(seq, payload, &mut out);
         }
         if ahead < 0 {
             self.stats.late += 1;
@@ -225,15 +231,15 @@ impl Reorder {
         let window = self.slots.len() as i32;
         let mut ahead = ahead;
         while ahead >= window {
-            self.step(true, out);
+            self.step(true, &mut out);
             ahead -= 1;
         }
-        self.push_in_window(seq, payload, out);
+        self.push_in_window(seq, payload, &mut out);
     }
 
-    fn push_in_window(&mut self, seq: u16, payload: &[u8], out: &mut Vec<Vec<u8>>) {
+    fn push_in_window(&mut self, seq: u16, payload: &[u8], out: &mut impl FnMut(&[u8])) {
         let i = self.slot(seq);
-        if self.slots[i].as_ref().is_some_and(|(s, _)| *s == seq) {
+        if self.slots[i].seq == Some(seq) {
             self.stats.duplicates += 1;
             return;
         }
@@ -242,23 +248,34 @@ impl Reorder {
         } else {
             self.highest = Some(seq);
         }
-        self.slots[i] = Some((seq, payload.to_vec()));
+        if self.next == Some(seq) {
+            // Its turn: straight through, no copy. (Were it waiting, it
+            // would have gone out when it came.)
+            out(payload);
+            self.stats.delivered += 1;
+            self.next = Some(seq.wrapping_add(1));
+        } else {
+            let slot = &mut self.slots[i];
+            slot.seq = Some(seq);
+            slot.payload.clear();
+            slot.payload.extend_from_slice(payload);
+        }
         while self.step(false, out) {}
     }
 
     /// Hands out everything still waiting, in order, counting the gaps
     /// lost (at the end of a stream).
-    pub fn flush(&mut self, out: &mut Vec<Vec<u8>>) {
-        let waiting = self.slots.iter().filter(|s| s.is_some()).count();
+    pub fn flush(&mut self, mut out: impl FnMut(&[u8])) {
+        let waiting = self.slots.iter().filter(|s| s.seq.is_some()).count();
         let mut handed = 0;
         let mut guard = self.slots.len();
         while handed < waiting && guard > 0 {
             let before = self.stats.delivered;
-            self.step(true, out);
+            self.step(true, &mut out);
             handed += usize::from(self.stats.delivered > before);
             guard -= 1;
         }
-        self.slots.iter_mut().for_each(|s| *s = None);
+        self.slots.iter_mut().for_each(|s| s.seq = None);
     }
 }
 
@@ -300,9 +317,9 @@ mod tests {
         let mut r = Reorder::new(window);
         let mut out = Vec::new();
         for s in seqs {
-            r.push(*s, &s.to_be_bytes(), &mut out);
+            r.push(*s, &s.to_be_bytes(), |p| out.push(p.to_vec()));
         }
-        r.flush(&mut out);
+        r.flush(|p| out.push(p.to_vec()));
         (out.iter().map(|p| u16::from_be_bytes([p[0], p[1]])).collect(), r.stats())
     }
 

@@ -95,9 +95,9 @@ fn ffmpegs_rtp_survives_shuffling_and_duplicates() {
     let mut out = Vec::new();
     for d in &network {
         let p = parse(d).unwrap();
-        reorder.push(p.header.sequence, p.payload, &mut out);
+        reorder.push(p.header.sequence, p.payload, |p| out.push(p.to_vec()));
     }
-    reorder.flush(&mut out);
+    reorder.flush(|p| out.push(p.to_vec()));
     let stats = reorder.stats();
     let got = out.concat();
     assert!(got == in_order, "{} bytes out, {} sent; {stats:?}", got.len(), in_order.len());

@@ -63,10 +63,8 @@ pub enum NodeSpec {
         /// The node's id in the pipeline.
         id: String,
         /// Width in pixels.
-        #[serde(deserialize_with = "whole_u32")]
         width: u32,
         /// Height in lines.
-        #[serde(deserialize_with = "whole_u32")]
         height: u32,
         /// Frame rate, `"25/1"`, `"30000/1001"` or `"50"`.
         rate: String,
@@ -91,7 +89,6 @@ pub enum NodeSpec {
         /// splice_info_sections, base64 or hex.
         sections: Vec<String>,
         /// Time between sections, in milliseconds.
-        #[serde(deserialize_with = "whole_u32")]
         interval_ms: u32,
     },
     /// An `scte35-policy` plugin deciding about every section of its input.
@@ -112,19 +109,9 @@ pub enum NodeSpec {
         #[serde(default)]
         channel: Option<String>,
         /// The PID the policy is told the sections came on.
-        #[serde(default = "default_pid", deserialize_with = "whole_u16")]
+        #[serde(default = "default_pid")]
         pid: u16,
     },
-}
-
-fn whole_u32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let n = crate::api::whole_number(d)?;
-    u32::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} is more than {}", u32::MAX)))
-}
-
-fn whole_u16<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
-    let n = crate::api::whole_number(d)?;
-    u16::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} is more than {}", u16::MAX)))
 }
 
 fn empty_object() -> serde_json::Value {
@@ -444,14 +431,6 @@ mod tests {
             "name": "p", "nodes": [{ "id": "a", "type": "test_pattern", "width": 64, "height": 32, "rate": "25", "x": 1 }],
         }));
         assert!(bad.is_err());
-    }
-
-    #[test]
-    fn whole_numbers_may_be_written_as_floats() {
-        let s = spec(serde_json::json!({
-            "name": "p", "nodes": [{ "id": "a", "type": "test_pattern", "width": 64.0, "height": 32, "rate": "25" }],
-        }));
-        assert!(matches!(s.nodes[0], NodeSpec::TestPattern { width: 64, .. }));
     }
 
     #[test]

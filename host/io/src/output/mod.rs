@@ -4,7 +4,9 @@
 //!
 //! - UDP and RTP send inline from the channel's task with non-blocking
 //!   sends; the socket's send buffer is the bound, and a full one counts
-//!   the datagram dropped.
+//!   the datagram dropped. What the channel hands over at once (all it
+//!   read in one go, or in one batch interval) goes out in as few UDP GSO
+//!   sends as the kernel allows.
 //! - SRT and RTMP run on their own tasks behind bounded queues,
 //!   reconnecting with back-off.
 
@@ -30,8 +32,9 @@ pub struct OutputConfig {
     pub id: String,
     /// Where it sends.
     pub url: OutputUrl,
-    /// When set, only these elementary PIDs go out (PSI, PIDs below 0x20,
-    /// always does).
+    /// When set, only these elementary PIDs go out. PSI always does (the
+    /// PIDs below 0x20, and the PMTs, which are rewritten to list only
+    /// the streams kept).
     pub pids: Option<BTreeSet<u16>>,
 }
 
@@ -49,6 +52,8 @@ pub struct Output {
     config: OutputConfig,
     path: Path,
     per_datagram: usize,
+    /// Bytes of packets gathered before they must go: one send's worth.
+    gather: usize,
     pending: BytesMut,
     counters: Arc<OutputCounters>,
 }
@@ -71,10 +76,14 @@ impl Output {
                 (Path::Queue { tx, task }, 7)
             }
         };
-        if matches!(path, Path::Udp(_)) {
-            counters.set_state(OutputState::Running);
-        }
-        Ok(Output { config, path, per_datagram, pending: BytesMut::with_capacity(7 * PACKET_SIZE), counters })
+        let gather = match &path {
+            Path::Udp(sink) => {
+                counters.set_state(OutputState::Running);
+                sink.batch_bytes()
+            }
+            Path::Queue { .. } => per_datagram * PACKET_SIZE,
+        };
+        Ok(Output { config, path, per_datagram, gather, pending: BytesMut::with_capacity(gather), counters })
     }
 
     /// The output's configuration.
@@ -87,33 +96,34 @@ impl Output {
         pid < 0x20 || self.config.pids.as_ref().is_none_or(|p| p.contains(&pid))
     }
 
-    /// Adds one packet; a full datagram is sent.
+    /// Adds one packet. A UDP or RTP output gathers packets until
+    /// [`flush`](Output::flush) or one send's worth (up to 64 datagrams);
+    /// an SRT or RTMP output queues each full datagram.
     pub fn push(&mut self, packet: &[u8; PACKET_SIZE]) {
         self.pending.extend_from_slice(packet);
-        if self.pending.len() >= self.per_datagram * PACKET_SIZE {
+        if self.pending.len() >= self.gather {
             self.flush();
         }
     }
 
-    /// Sends what is pending as one (short) datagram.
+    /// Sends what is pending: datagrams of the output's size, the last one
+    /// maybe short.
     pub fn flush(&mut self) {
         if self.pending.is_empty() {
             return;
         }
-        let datagram = self.pending.split().freeze();
-        let packets = (datagram.len() / PACKET_SIZE) as u64;
         match &mut self.path {
-            Path::Udp(sink) => match sink.send(&datagram) {
-                Ok(()) => self.counters.sent(packets, datagram.len()),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.counters.dropped(packets),
-                Err(e) => {
-                    self.counters.dropped(packets);
-                    self.counters.error(&e);
-                }
-            },
+            Path::Udp(sink) => {
+                sink.send(&self.pending, &self.counters);
+                self.pending.clear();
+            }
             Path::Queue { tx, .. } => {
-                if tx.try_send(datagram).is_err() {
-                    self.counters.dropped(packets);
+                while !self.pending.is_empty() {
+                    let len = self.pending.len().min(self.per_datagram * PACKET_SIZE);
+                    let datagram = self.pending.split_to(len).freeze();
+                    if tx.try_send(datagram).is_err() {
+                        self.counters.dropped((len / PACKET_SIZE) as u64);
+                    }
                 }
             }
         }

@@ -161,6 +161,8 @@ pub struct Capture {
     pub ts: Vec<u8>,
     /// When each datagram arrived.
     pub arrivals: Vec<Instant>,
+    /// RTP: the sequence numbers, in order of arrival.
+    pub sequences: Vec<u16>,
 }
 
 impl Capture {
@@ -180,7 +182,7 @@ pub fn capture(rtp: bool, idle: Duration) -> (SocketAddr, JoinHandle<Capture>) {
     let address = socket.local_addr().unwrap();
     let handle = std::thread::spawn(move || {
         socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-        let mut out = Capture { ts: Vec::new(), arrivals: Vec::new() };
+        let mut out = Capture { ts: Vec::new(), arrivals: Vec::new(), sequences: Vec::new() };
         let mut buf = [0u8; 2048];
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(60) {
@@ -188,8 +190,13 @@ pub fn capture(rtp: bool, idle: Duration) -> (SocketAddr, JoinHandle<Capture>) {
                 Ok(n) => {
                     let now = Instant::now();
                     out.arrivals.push(now);
-                    let payload = if rtp { stagebox_media::rtp::parse(&buf[..n]).unwrap().payload } else { &buf[..n] };
-                    out.ts.extend_from_slice(payload);
+                    if rtp {
+                        let packet = stagebox_media::rtp::parse(&buf[..n]).unwrap();
+                        out.sequences.push(packet.header.sequence);
+                        out.ts.extend_from_slice(packet.payload);
+                    } else {
+                        out.ts.extend_from_slice(&buf[..n]);
+                    }
                 }
                 Err(_) => {
                     if out.arrivals.last().is_some_and(|l| l.elapsed() >= idle) {

@@ -20,11 +20,11 @@ fuzz_target!(|data: &[u8]| {
             // Tag each payload with its sequence number to check order.
             let mut tagged = p.header.sequence.to_be_bytes().to_vec();
             tagged.extend(p.payload);
-            reorder.push(p.header.sequence, &tagged, &mut out);
+            reorder.push(p.header.sequence, &tagged, |p| out.push(p.to_vec()));
             pushed += 1;
         }
     }
-    reorder.flush(&mut out);
+    reorder.flush(|p| out.push(p.to_vec()));
     let s = reorder.stats();
     assert_eq!(s.received, pushed);
     assert_eq!(s.delivered, out.len() as u64);

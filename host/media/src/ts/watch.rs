@@ -44,6 +44,11 @@ pub struct ProgramWatch {
     pmts: BTreeMap<u16, Pmt>,
     scte35: BTreeMap<u16, Sections>,
     video: BTreeSet<u16>,
+    /// One flag per PID: whether its packets need a look (PMTs, SCTE-35
+    /// and video; the PAT always does). Every other packet, most of a
+    /// multiplex, is passed over on a single lookup.
+    watched: Vec<bool>,
+    pmt_sections: u64,
     pts: Option<u64>,
 }
 
@@ -73,10 +78,25 @@ impl ProgramWatch {
         &self.pmts
     }
 
+    /// Whether `pid` carries a PMT, as the PAT says.
+    pub fn is_pmt(&self, pid: u16) -> bool {
+        self.pmt_pids.contains_key(&pid)
+    }
+
+    /// PMT sections read so far, changed or not: one that rewrites PMTs
+    /// sends its own version each time this moves.
+    pub fn pmt_sections(&self) -> u64 {
+        self.pmt_sections
+    }
+
     /// Looks at one packet. For a packet on a SCTE-35 PID, returns the
     /// sections it completes (often none, for a packet mid-section);
     /// otherwise `None`. Damaged packets are ignored.
     pub fn observe(&mut self, bytes: &[u8; PACKET_SIZE]) -> Option<Vec<Vec<u8>>> {
+        let pid = usize::from(u16::from_be_bytes([bytes[1], bytes[2]]) & 0x1fff);
+        if pid != 0 && !self.watched.get(pid).copied().unwrap_or(false) {
+            return None;
+        }
         let packet = Packet::parse(bytes).ok().filter(|p| !p.transport_error && p.scrambling == 0)?;
         let pid = packet.pid;
         if let Some(sections) = self.scte35.get_mut(&pid) {
@@ -106,6 +126,7 @@ impl ProgramWatch {
             sections.push(&packet, &mut out);
             for section in out {
                 if let Ok(pmt) = Pmt::parse(&section) {
+                    self.pmt_sections += 1;
                     self.on_pmt(pid, pmt);
                 }
             }
@@ -142,6 +163,10 @@ impl ProgramWatch {
         self.scte35.retain(|pid, _| scte35.contains(pid));
         for pid in scte35 {
             self.scte35.entry(pid).or_default();
+        }
+        self.watched = vec![false; 0x2000];
+        for pid in self.pmt_pids.keys().chain(self.scte35.keys()).chain(&self.video) {
+            self.watched[usize::from(*pid & 0x1fff)] = true;
         }
     }
 }
