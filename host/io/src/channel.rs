@@ -342,6 +342,7 @@ impl Engine {
     ) -> bool {
         let source = self.inputs[index].role;
         let mut received = 0;
+        let now = Instant::now();
         for _ in 0..BATCH {
             let n = match recv(datagram) {
                 Ok(n) => n,
@@ -351,16 +352,15 @@ impl Engine {
                     break;
                 }
             };
-            if received == 0 && !self.failover.alive(source, Instant::now()) {
+            if received == 0 && !self.failover.alive(source, now) {
                 self.inputs[index].restart();
             }
             received += 1;
-            self.inputs[index].receive(&datagram[..n], self.merged.as_mut(), packets);
+            self.inputs[index].receive(&datagram[..n], now, self.merged.as_mut(), packets);
         }
         if received == 0 {
             return false;
         }
-        let now = Instant::now();
         if self.merged.is_some() {
             // Both inputs feed one window: whatever comes out goes out.
             self.failover.heard(source, now);

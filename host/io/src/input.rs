@@ -21,6 +21,11 @@ pub const DEFAULT_RECEIVE_BUFFER: usize = 8 << 20;
 /// TS packets each, 64 is about 85 ms.
 pub const REORDER_WINDOW: usize = 64;
 
+/// How long a missing RTP packet may hold back those behind it before it
+/// is counted lost: reordering on a network is a few ms; a slow stream
+/// (1 Mb/s) would otherwise wait 64 packets, 680 ms.
+pub const REORDER_HOLD: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The window of a ST 2022-7 merge: the most one leg may lag the other
 /// (the path differential), about 340 ms at 8 Mb/s. A packet lost on both
 /// legs holds the output that long.
@@ -118,9 +123,10 @@ impl Input {
         }
     }
 
-    /// Takes one datagram; the transport packets it completes (in order)
-    /// are appended to `out`. `shared` is the window of a merged pair.
-    pub fn receive(&mut self, datagram: &[u8], shared: Option<&mut Reorder>, out: &mut Vec<u8>) {
+    /// Takes one datagram, received at `now`; the transport packets it
+    /// completes (in order) are appended to `out`. `shared` is the window
+    /// of a merged pair.
+    pub fn receive(&mut self, datagram: &[u8], now: Instant, shared: Option<&mut Reorder>, out: &mut Vec<u8>) {
         let start = out.len();
         if !self.rtp {
             self.malformed_bytes += aligned_packets(datagram, out) as u64;
@@ -153,6 +159,7 @@ impl Input {
                 window.push(packet.header.sequence, packet.payload, |payload| {
                     malformed += aligned_packets(payload, out) as u64;
                 });
+                window.expire(now, REORDER_HOLD, |payload| malformed += aligned_packets(payload, out) as u64);
                 self.malformed_bytes += malformed;
                 self.count_range(out, start);
             }
@@ -248,6 +255,28 @@ mod tests {
         let skipped = aligned_packets(&bytes, &mut out);
         assert_eq!(out, [packet(1), packet(2)].concat());
         assert_eq!(skipped, 4 + 100);
+    }
+
+    #[test]
+    fn a_lost_rtp_packet_holds_the_stream_for_the_hold_time_only() {
+        use stagebox_media::rtp::{PT_MP2T, RtpHeader, write};
+        let url = InputUrl::parse("rtp://127.0.0.1:5000").unwrap_or_else(|e| panic!("{e}"));
+        let mut input = Input::new(Source::Primary, "rtp://127.0.0.1:5000", &url, false);
+        let datagram = |seq: u16| {
+            let header = RtpHeader { marker: false, payload_type: PT_MP2T, sequence: seq, timestamp: 0, ssrc: 1 };
+            write(&header, &packet(seq as u8))
+        };
+        let t0 = Instant::now();
+        let mut out = Vec::new();
+        input.receive(&datagram(1), t0, None, &mut out);
+        // 2 is lost; 3 waits for it, though a 1 Mb/s stream would take
+        // 680 ms to fill the window.
+        input.receive(&datagram(3), t0 + std::time::Duration::from_millis(10), None, &mut out);
+        assert_eq!(out, packet(1));
+        input.receive(&datagram(4), t0 + std::time::Duration::from_millis(10) + REORDER_HOLD, None, &mut out);
+        assert_eq!(out, [packet(1), packet(3), packet(4)].concat());
+        let status = input.status(true, None, Instant::now());
+        assert_eq!(status.rtp.map(|r| r.lost), Some(1));
     }
 
     #[test]

@@ -152,6 +152,11 @@ pub struct Reorder {
     next: Option<u16>,
     highest: Option<u16>,
     stats: ReorderStats,
+    /// Packets waiting in slots.
+    waiting: usize,
+    /// The missing packet the window has been waiting for, and since when
+    /// (as [`Reorder::expire`] was told).
+    gap: Option<(u16, std::time::Instant)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -169,6 +174,8 @@ impl Reorder {
             next: None,
             highest: None,
             stats: ReorderStats::default(),
+            waiting: 0,
+            gap: None,
         }
     }
 
@@ -177,9 +184,42 @@ impl Reorder {
     /// restarted with new sequence numbers. The counters carry on.
     pub fn restart(&mut self) {
         self.slots.iter_mut().for_each(|s| s.seq = None);
+        self.waiting = 0;
         self.next = None;
         self.highest = None;
         self.stats.restarts += 1;
+    }
+
+    /// Gives up on a missing packet once the window has waited `hold` for
+    /// it (counted from the first call that found it missing): what waits
+    /// behind it goes out and it counts lost, so a gap holds a slow stream
+    /// for `hold`, not for a window's worth of packets. Call it with the
+    /// time after each [`push`](Reorder::push).
+    pub fn expire(&mut self, now: std::time::Instant, hold: std::time::Duration, mut out: impl FnMut(&[u8])) {
+        let Some(next) = self.next.filter(|_| self.waiting > 0) else {
+            self.gap = None;
+            return;
+        };
+        match self.gap {
+            Some((seq, since)) if seq == next => {
+                if now.saturating_duration_since(since) < hold {
+                    return;
+                }
+                // Count the missing lost up to the first packet waiting
+                // (within a window's length: that is where they wait)...
+                for _ in 0..self.slots.len() {
+                    let delivered = self.stats.delivered;
+                    self.step(true, &mut out);
+                    if self.stats.delivered > delivered || self.waiting == 0 {
+                        break;
+                    }
+                }
+                // ...and hand out what follows it in order.
+                while self.step(false, &mut out) {}
+                self.gap = None;
+            }
+            _ => self.gap = Some((next, now)),
+        }
     }
 
     /// What it saw so far.
@@ -199,6 +239,7 @@ impl Reorder {
         let slot = &mut self.slots[i];
         if slot.seq == Some(next) {
             slot.seq = None;
+            self.waiting -= 1;
             out(&slot.payload);
             self.stats.delivered += 1;
         } else if force {
@@ -257,6 +298,7 @@ impl Reorder {
         } else {
             let slot = &mut self.slots[i];
             slot.seq = Some(seq);
+            self.waiting += 1;
             slot.payload.clear();
             slot.payload.extend_from_slice(payload);
         }
@@ -276,6 +318,7 @@ impl Reorder {
             guard -= 1;
         }
         self.slots.iter_mut().for_each(|s| s.seq = None);
+        self.waiting = 0;
     }
 }
 
@@ -321,6 +364,38 @@ mod tests {
         }
         r.flush(|p| out.push(p.to_vec()));
         (out.iter().map(|p| u16::from_be_bytes([p[0], p[1]])).collect(), r.stats())
+    }
+
+    #[test]
+    fn a_gap_is_given_up_on_after_the_hold_time() {
+        use std::time::{Duration, Instant};
+        let hold = Duration::from_millis(50);
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut r = Reorder::new(64);
+        let mut out = Vec::new();
+        let push = |r: &mut Reorder, seq: u16, ms: u64, out: &mut Vec<u16>| {
+            r.push(seq, &seq.to_be_bytes(), |p| out.push(u16::from_be_bytes([p[0], p[1]])));
+            r.expire(at(ms), hold, |p| out.push(u16::from_be_bytes([p[0], p[1]])));
+        };
+        push(&mut r, 1, 0, &mut out);
+        // 2 is missing: 3 and 4 wait for it, well within the window...
+        push(&mut r, 3, 10, &mut out);
+        push(&mut r, 4, 40, &mut out);
+        assert_eq!(out, [1]);
+        // ...until 50 ms after the gap was first seen: 2 is lost, 3 to 5 go.
+        push(&mut r, 5, 60, &mut out);
+        assert_eq!(out, [1, 3, 4, 5]);
+        assert_eq!((r.stats().lost, r.stats().delivered), (1, 4));
+        // A new gap (6 and 7) gets its own 50 ms, not the old one's.
+        push(&mut r, 8, 70, &mut out);
+        push(&mut r, 9, 110, &mut out);
+        assert_eq!(out, [1, 3, 4, 5]);
+        // It filling in time releases everything, nothing lost.
+        push(&mut r, 6, 115, &mut out);
+        push(&mut r, 7, 116, &mut out);
+        assert_eq!(out, [1, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(r.stats().lost, 1);
     }
 
     #[test]

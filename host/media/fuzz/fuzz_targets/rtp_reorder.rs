@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let mut reorder = Reorder::new(usize::from(window % 64) + 1);
     let mut out = Vec::new();
     let mut pushed = 0u64;
+    let mut now = std::time::Instant::now();
     while let Some((&len, tail)) = rest.split_first() {
         let (datagram, next) = tail.split_at(usize::from(len).min(tail.len()));
         rest = next;
@@ -21,6 +22,9 @@ fuzz_target!(|data: &[u8]| {
             let mut tagged = p.header.sequence.to_be_bytes().to_vec();
             tagged.extend(p.payload);
             reorder.push(p.header.sequence, &tagged, |p| out.push(p.to_vec()));
+            // Time moves on by the RTP timestamp's low byte, in ms.
+            now += std::time::Duration::from_millis(u64::from(p.header.timestamp & 0xff));
+            reorder.expire(now, std::time::Duration::from_millis(50), |p| out.push(p.to_vec()));
             pushed += 1;
         }
     }
