@@ -55,6 +55,7 @@ const FUZZ_TARGETS: &[(&str, &str)] = &[
     ("host/media", "ts_demux"),
     ("host/media", "rtp_reorder"),
     ("host/media", "flv_mux"),
+    ("host/media", "hls_segment"),
     ("host/media", "caption_sei"),
     ("host/media", "caption_text"),
 ];

@@ -13,6 +13,8 @@
 //! - [`ts`]: MPEG-2 transport streams: packets, PSI, PES, timestamps.
 //! - [`crc`]: the CRC-32 of MPEG-2 sections.
 //! - [`flv`]: FLV tag bodies (H.264 and AAC) for RTMP.
+//! - [`hls`]: HLS media segments cut from a transport stream, and the
+//!   live media playlist.
 
 #![forbid(unsafe_code)]
 
@@ -20,6 +22,7 @@ pub mod calendar;
 pub mod captions;
 pub mod crc;
 pub mod flv;
+pub mod hls;
 pub mod loudness;
 pub mod rtp;
 pub mod scte35;

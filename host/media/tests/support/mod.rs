@@ -218,33 +218,21 @@ pub fn sample_ts(dir: &Path) -> Vec<u8> {
 /// A 2-second TS of ffmpeg's lavfi `pattern` (`testsrc`, `testsrc2`, …) in
 /// H.264 with B-frames and a 440 Hz tone in AAC, written to `dir/name`.
 pub fn lavfi_ts(dir: &Path, pattern: &str, name: &str) -> Vec<u8> {
+    lavfi_ts_for(dir, pattern, name, 2, None)
+}
+
+/// [`lavfi_ts`], `seconds` long, with a keyframe every `gop` frames when
+/// given (x264's choice otherwise).
+pub fn lavfi_ts_for(dir: &Path, pattern: &str, name: &str, seconds: u32, gop: Option<u32>) -> Vec<u8> {
     let video = format!("{pattern}=size=160x120:rate=25");
-    ffmpeg(
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            &video,
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:sample_rate=48000",
-            "-t",
-            "2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-bf",
-            "2",
-            "-c:a",
-            "aac",
-            "-f",
-            "mpegts",
-            name,
-        ],
-        dir,
-    );
+    let (seconds, gop) = (seconds.to_string(), gop.map(|g| g.to_string()));
+    let mut args = vec!["-f", "lavfi", "-i", &video, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"];
+    args.extend(["-t", &seconds, "-c:v", "libx264", "-preset", "ultrafast", "-bf", "2"]);
+    if let Some(gop) = &gop {
+        args.extend(["-g", gop]);
+    }
+    args.extend(["-c:a", "aac", "-f", "mpegts", name]);
+    ffmpeg(&args, dir);
     std::fs::read(dir.join(name)).unwrap()
 }
 

@@ -1,0 +1,9 @@
+//! HLS (RFC 8216): cutting a transport stream into media segments and
+//! writing the live media playlist that lists them. Pure: the packager in
+//! the daemon feeds it packets and the clock, and writes the files.
+
+mod playlist;
+mod segment;
+
+pub use playlist::{MediaPlaylist, iso8601};
+pub use segment::{Segment, Segmenter};

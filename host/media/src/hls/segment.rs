@@ -1,0 +1,209 @@
+//! Cutting a live transport stream into HLS media segments, without
+//! touching its packets: a segment starts at a video access unit a decoder
+//! can start on (an H.264 IDR or SPS, an HEVC IRAP, or a packet flagged
+//! random_access), once the one before has lasted the target duration, and
+//! opens with the latest PAT and PMT so that a player can start on it.
+
+use crate::ts::{PACKET_SIZE, Packet, Pes, ProgramWatch, STREAM_TYPE_H264, WRAP};
+use std::collections::BTreeMap;
+
+/// HEVC's stream_type.
+const STREAM_TYPE_HEVC: u8 = 0x24;
+
+/// One finished segment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Its media sequence number, from 0.
+    pub sequence: u64,
+    /// Seconds from its first access unit's PTS to the next segment's (for
+    /// the last segment of a stream: to its last access unit's, plus one
+    /// frame).
+    pub duration: f64,
+    /// The PTS its first access unit is presented at (90 kHz, 33 bits).
+    pub pts: u64,
+    /// When its first packet arrived, in ms since the Unix epoch (UTC): its
+    /// `EXT-X-PROGRAM-DATE-TIME`.
+    pub utc_ms: i64,
+    /// The transport stream: the PAT and PMT, then every packet from the
+    /// access unit on.
+    pub bytes: Vec<u8>,
+}
+
+/// A PSI section's packets, gathered until the section is whole.
+#[derive(Debug, Default)]
+struct Partial {
+    packets: Vec<u8>,
+    /// Their payloads: the pointer_field, then the section.
+    payload: Vec<u8>,
+}
+
+impl Partial {
+    /// Whether the first section is all there.
+    fn whole(&self) -> bool {
+        let Some(&pointer) = self.payload.first() else { return false };
+        let section = &self.payload[(1 + usize::from(pointer)).min(self.payload.len())..];
+        section.len() >= 3 && section.len() >= 3 + (usize::from(section[1] & 0x0f) << 8 | usize::from(section[2]))
+    }
+}
+
+/// The segment being filled.
+#[derive(Debug)]
+struct Open {
+    pts: u64,
+    utc_ms: i64,
+    bytes: Vec<u8>,
+}
+
+/// Cuts a transport stream into segments; see the module docs.
+#[derive(Debug)]
+pub struct Segmenter {
+    /// The target duration, 90 kHz ticks.
+    target: u64,
+    watch: ProgramWatch,
+    /// The latest whole PAT and PMT, as packets, by PID.
+    psi: BTreeMap<u16, Vec<u8>>,
+    /// A PAT or PMT being gathered, by PID.
+    partial: BTreeMap<u16, Partial>,
+    open: Option<Open>,
+    sequence: u64,
+    /// The PTS of the last video access unit started.
+    last_pts: Option<u64>,
+    /// The shortest time between two access units seen: a frame.
+    frame: Option<u64>,
+    /// The latest PTS presented in the open segment, as ticks after its
+    /// first (B-frames come out of order).
+    reach: u64,
+}
+
+/// Ticks from `from` to `to` across the 33-bit wrap.
+fn ticks(from: u64, to: u64) -> u64 {
+    to.wrapping_sub(from) % WRAP
+}
+
+impl Segmenter {
+    /// A segmenter aiming at segments of `target_s` seconds (each is as
+    /// long as the keyframes allow: at least the target, unless the
+    /// stream ends).
+    pub fn new(target_s: f64) -> Segmenter {
+        Segmenter {
+            target: (target_s.max(0.0) * 90_000.0) as u64,
+            watch: ProgramWatch::new(),
+            psi: BTreeMap::new(),
+            partial: BTreeMap::new(),
+            open: None,
+            sequence: 0,
+            last_pts: None,
+            frame: None,
+            reach: 0,
+        }
+    }
+
+    /// Adds transport packets (a multiple of 188 bytes; anything else is
+    /// ignored) that arrived at `utc_ms`; returns the segments they
+    /// complete. Packets before the first access unit a decoder can start
+    /// on go nowhere.
+    pub fn push(&mut self, packets: &[u8], utc_ms: i64) -> Vec<Segment> {
+        let mut done = Vec::new();
+        for chunk in packets.chunks_exact(PACKET_SIZE) {
+            let Ok(bytes) = <&[u8; PACKET_SIZE]>::try_from(chunk) else { continue };
+            let Ok(packet) = Packet::parse(bytes) else { continue };
+            if packet.pid == 0 || self.watch.is_pmt(packet.pid) {
+                self.keep_psi(&packet, bytes);
+            }
+            let _ = self.watch.observe(bytes);
+            if let Some((pts, start)) = self.access_unit(&packet) {
+                if let Some(last) = self.last_pts.replace(pts) {
+                    // Either way round: B-frames are sent before the
+                    // pictures they are shown after.
+                    let gap = ticks(last, pts).min(ticks(pts, last));
+                    if gap > 0 && gap < 90_000 {
+                        self.frame = Some(self.frame.map_or(gap, |f| f.min(gap)));
+                    }
+                }
+                if let Some(open) = &self.open {
+                    let after = ticks(open.pts, pts);
+                    if after < WRAP / 2 {
+                        self.reach = self.reach.max(after);
+                    }
+                }
+                let due = self.open.as_ref().is_none_or(|open| ticks(open.pts, pts) >= self.target);
+                if start && due {
+                    if let Some(open) = self.open.take() {
+                        let duration = ticks_to_s(ticks(open.pts, pts));
+                        done.push(self.close(open, duration));
+                    }
+                    self.open = Some(Open { pts, utc_ms, bytes: self.psi.values().flatten().copied().collect() });
+                    self.reach = 0;
+                }
+            }
+            if let Some(open) = &mut self.open {
+                open.bytes.extend_from_slice(chunk);
+            }
+        }
+        done
+    }
+
+    /// Ends the stream: the segment being filled, if any, is finished.
+    pub fn finish(&mut self) -> Option<Segment> {
+        let open = self.open.take()?;
+        let duration = ticks_to_s(self.reach + self.frame.unwrap_or(0));
+        Some(self.close(open, duration))
+    }
+
+    fn close(&mut self, open: Open, duration: f64) -> Segment {
+        let sequence = self.sequence;
+        self.sequence += 1;
+        Segment { sequence, duration, pts: open.pts, utc_ms: open.utc_ms, bytes: open.bytes }
+    }
+
+    /// Keeps the packets of the latest whole PAT or PMT.
+    fn keep_psi(&mut self, packet: &Packet<'_>, bytes: &[u8; PACKET_SIZE]) {
+        if packet.unit_start {
+            self.partial.insert(packet.pid, Partial::default());
+        }
+        let Some(partial) = self.partial.get_mut(&packet.pid) else { return };
+        partial.packets.extend_from_slice(bytes);
+        partial.payload.extend_from_slice(packet.payload);
+        if partial.whole() {
+            if let Some(whole) = self.partial.remove(&packet.pid) {
+                self.psi.insert(packet.pid, whole.packets);
+            }
+        } else if partial.packets.len() > 8 * PACKET_SIZE {
+            // No PSI section runs that long (1,021 bytes at most).
+            self.partial.remove(&packet.pid);
+        }
+    }
+
+    /// For a packet that starts a video PES: its PTS, and whether a
+    /// decoder can start there.
+    fn access_unit(&self, packet: &Packet<'_>) -> Option<(u64, bool)> {
+        if !packet.unit_start {
+            return None;
+        }
+        let stream_type =
+            self.watch.pmts().values().flat_map(|p| &p.streams).find(|s| s.pid == packet.pid).map(|s| s.stream_type)?;
+        if !matches!(stream_type, STREAM_TYPE_H264 | STREAM_TYPE_HEVC | 0x02) {
+            return None;
+        }
+        let pes = Pes::parse(packet.payload).ok()?;
+        let pts = pes.pts?;
+        let flagged = packet.adaptation.is_some_and(|a| a.random_access);
+        Some((pts, flagged || starts_decoding(stream_type, &pes.payload)))
+    }
+}
+
+/// Whether an elementary stream's bytes (the start of an access unit)
+/// hold a NAL unit a decoder can start on.
+fn starts_decoding(stream_type: u8, es: &[u8]) -> bool {
+    es.windows(4).filter(|w| w[..3] == [0, 0, 1]).any(|w| match stream_type {
+        // H.264: IDR slice, SPS.
+        STREAM_TYPE_H264 => matches!(w[3] & 0x1f, 5 | 7),
+        // HEVC: IRAP pictures (BLA, IDR, CRA) and VPS/SPS.
+        STREAM_TYPE_HEVC => matches!((w[3] >> 1) & 0x3f, 16..=21 | 32 | 33),
+        _ => false,
+    })
+}
+
+fn ticks_to_s(ticks: u64) -> f64 {
+    ticks as f64 / 90_000.0
+}

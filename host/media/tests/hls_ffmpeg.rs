@@ -1,0 +1,132 @@
+//! HLS segments and playlists from `stagebox_media::hls`, read by ffprobe
+//! (the playlist end to end, and each segment alone) and parsed by
+//! m3u8-rs.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use stagebox_media::hls::{MediaPlaylist, Segment, Segmenter};
+use stagebox_media::ts::{Demuxer, Event, PACKET_SIZE};
+use std::path::Path;
+use std::process::Command;
+
+/// ffprobe's answer (stdout, trimmed) for `args` on `file`.
+fn ffprobe(dir: &Path, args: &[&str], file: &str) -> String {
+    let out = Command::new("ffprobe").current_dir(dir).args(["-v", "error"]).args(args).arg(file).output().unwrap();
+    assert!(out.status.success(), "ffprobe {args:?} {file}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Frames ffprobe decodes in stream `which` (`v:0`, `a:0`) of `file`
+/// (listed under the program and again on its own: the same number).
+fn frames(dir: &Path, which: &str, file: &str) -> u64 {
+    let args = ["-count_frames", "-select_streams", which, "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"];
+    let text = ffprobe(dir, &args, file);
+    text.lines().find(|l| !l.is_empty()).and_then(|l| l.parse().ok()).unwrap_or_else(|| panic!("{file}: {text:?}"))
+}
+
+fn pid(packet: &[u8]) -> u16 {
+    u16::from_be_bytes([packet[1], packet[2]]) & 0x1fff
+}
+
+/// 7 s of H.264 (a keyframe each second, B-frames) and AAC in 2 s
+/// segments, as a live packager would see it: seven packets at a time.
+fn segmented(dir: &Path) -> (Vec<u8>, Vec<Segment>) {
+    let ts = support::lavfi_ts_for(dir, "testsrc", "source.ts", 7, Some(25));
+    let mut segmenter = Segmenter::new(2.0);
+    let mut segments = Vec::new();
+    // Arrival times: 2026-11-24T00:00:00Z on, 1 ms a datagram.
+    let t0 = 20_781 * 86_400_000;
+    for (i, datagram) in ts.chunks(7 * PACKET_SIZE).enumerate() {
+        segments.extend(segmenter.push(datagram, t0 + i as i64));
+    }
+    segments.extend(segmenter.finish());
+    (ts, segments)
+}
+
+#[test]
+fn ffprobe_reads_the_playlist_end_to_end_and_each_segment_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ts, segments) = segmented(dir.path());
+    let mut playlist = MediaPlaylist::new(10, 2);
+    for s in &segments {
+        let name = format!("seg{}.ts", s.sequence);
+        std::fs::write(dir.path().join(&name), &s.bytes).unwrap();
+        assert!(playlist.push(name, s.duration, s.utc_ms).is_empty());
+    }
+    playlist.end();
+    std::fs::write(dir.path().join("live.m3u8"), playlist.render()).unwrap();
+
+    // Keyframes every second, segments of at least 2 s: 2, 2, 2 and the
+    // last second.
+    let durations: Vec<f64> = segments.iter().map(|s| s.duration).collect();
+    assert_eq!(durations.len(), 4, "{durations:?}");
+    for (got, want) in durations.iter().zip([2.0, 2.0, 2.0, 1.0]) {
+        assert!((got - want).abs() < 0.05, "{durations:?}");
+    }
+    // Each segment opens with the PAT and the PMT, and a player starting
+    // on it decodes a keyframe first.
+    let pmt_pid = Demuxer::new()
+        .push(&ts)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Pmt { pid, .. } => Some(pid),
+            _ => None,
+        })
+        .unwrap();
+    for s in &segments {
+        let name = format!("seg{}.ts", s.sequence);
+        assert_eq!((pid(&s.bytes[..PACKET_SIZE]), pid(&s.bytes[PACKET_SIZE..])), (0, pmt_pid), "{name}");
+        let first = [
+            "-select_streams",
+            "v:0",
+            "-read_intervals",
+            "%+#1",
+            "-show_entries",
+            "frame=key_frame",
+            "-of",
+            "default=nw=1:nk=1",
+        ];
+        assert_eq!(ffprobe(dir.path(), &first, &name), "1", "{name}");
+    }
+    // Through the playlist ffmpeg's HLS demuxer finds every video frame
+    // of the source and its audio (all but what came before the first
+    // keyframe, which no segment carries: at most a frame or two).
+    assert_eq!(frames(dir.path(), "v:0", "live.m3u8"), frames(dir.path(), "v:0", "source.ts"));
+    let (audio, source_audio) = (frames(dir.path(), "a:0", "live.m3u8"), frames(dir.path(), "a:0", "source.ts"));
+    assert!(audio <= source_audio && audio + 2 >= source_audio, "{audio} of {source_audio} audio frames");
+    // The segments hold the source's packets from the first keyframe on,
+    // unchanged, in order (less the PAT and PMT put at their heads).
+    let body: Vec<u8> = segments.iter().flat_map(|s| s.bytes[2 * PACKET_SIZE..].iter().copied()).collect();
+    assert!(
+        body.len() > ts.len() * 9 / 10 && ts.ends_with(&body),
+        "segments are not the source from its first keyframe"
+    );
+}
+
+#[test]
+fn m3u8_rs_reads_the_live_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, segments) = segmented(dir.path());
+    let mut playlist = MediaPlaylist::new(3, 2);
+    let mut deleted = Vec::new();
+    for s in &segments {
+        deleted.extend(playlist.push(format!("seg{}.ts", s.sequence), s.duration, s.utc_ms));
+    }
+    assert_eq!(deleted, ["seg0.ts"]);
+    let text = playlist.render();
+    let parsed = match m3u8_rs::parse_playlist_res(text.as_bytes()) {
+        Ok(m3u8_rs::Playlist::MediaPlaylist(p)) => p,
+        other => panic!("not a media playlist: {other:?}\n{text}"),
+    };
+    assert_eq!((parsed.media_sequence, parsed.target_duration, parsed.end_list), (1, 2, false));
+    let uris: Vec<&str> = parsed.segments.iter().map(|s| s.uri.as_str()).collect();
+    assert_eq!(uris, ["seg1.ts", "seg2.ts", "seg3.ts"]);
+    for (got, s) in parsed.segments.iter().zip(&segments[1..]) {
+        assert!((f64::from(got.duration) - s.duration).abs() < 0.001);
+        // The date is the segment's first packet's arrival, to the ms.
+        let date = got.program_date_time.unwrap();
+        assert_eq!(date.timestamp_millis(), s.utc_ms, "{text}");
+    }
+}
