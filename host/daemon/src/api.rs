@@ -376,7 +376,8 @@ pub fn json_body<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, Proble
 
 /// JSON Schema's `integer` is any number without a fraction, so `663.0`
 /// is one; serde's integer types take only `663`. Numbers with a zero
-/// fraction become integers before the body is read.
+/// fraction become integers before the body is read, except inside a
+/// `config` object: a plugin's configuration reaches it as written.
 fn integral_floats_as_integers(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Number(n) => {
@@ -385,7 +386,9 @@ fn integral_floats_as_integers(value: &mut serde_json::Value) {
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
-        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(fields) => {
+            fields.iter_mut().filter(|(k, _)| *k != "config").for_each(|(_, v)| integral_floats_as_integers(v))
+        }
         _ => {}
     }
 }

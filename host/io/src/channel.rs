@@ -82,6 +82,11 @@ impl Channel {
         if config.batch > MAX_BATCH {
             return Err(IoError::Config(format!("the batch interval is at most {} ms", MAX_BATCH.as_millis())));
         }
+        // Inputs are heard once a batch: a shorter detection time would find
+        // a healthy input silent at every batch.
+        if !config.batch.is_zero() && config.failover.detect <= config.batch * 2 {
+            return Err(IoError::Config("the detection time must be more than twice the batch interval".into()));
+        }
         if config.merge && !(primary_url.rtp && backup_url.as_ref().is_some_and(|b| b.rtp)) {
             return Err(IoError::Config("a 2022-7 merge needs two rtp:// inputs".into()));
         }
@@ -204,7 +209,7 @@ impl Slot {
     /// PID sends the packet as it is. A PID-filtered one sends its own PMT
     /// instead, each time the source's is complete (`pmt`): the same
     /// program, version and descriptors, listing only the streams it
-    /// keeps, and no PCR PID (0x1FFF) if it drops the one carrying it.
+    /// keeps (the PCR's PID always goes out: decoders need the clock).
     fn push_pmt(&mut self, pid: u16, packet: &[u8; PACKET_SIZE], pmt: Option<&Pmt>) {
         let Some(keep) = &self.output.config().pids else {
             self.push(packet);
@@ -213,9 +218,6 @@ impl Slot {
         let Some(pmt) = pmt else { return };
         let mut own = pmt.clone();
         own.streams.retain(|s| keep.contains(&s.pid));
-        if !keep.contains(&own.pcr_pid) {
-            own.pcr_pid = 0x1fff;
-        }
         let packets = self.pmts.entry(pid).or_insert_with(|| SectionPacketizer::new(pid, 0)).packets(&own.to_section());
         for packet in &packets {
             self.push(packet);
@@ -353,6 +355,10 @@ impl Engine {
                 }
             };
             if received == 0 && !self.failover.alive(source, now) {
+                // Back from a silence: what waited behind a gap before it
+                // goes first (out, if this input is the one going out),
+                // then the window starts afresh.
+                self.inputs[index].flush(packets);
                 self.inputs[index].restart();
             }
             received += 1;
@@ -416,8 +422,9 @@ impl Engine {
                     }
                 }
                 None => {
+                    let pcr = self.watch.is_pcr(pid);
                     for slot in &mut self.slots {
-                        if slot.output.wants(pid) {
+                        if pcr || slot.output.wants(pid) {
                             slot.push(packet);
                         }
                     }

@@ -410,6 +410,11 @@ async fn a_batched_channel_sends_the_same_bytes_in_fewer_sends() {
         assert_eq!(support::threefive_cues(dir.path(), name), source.cues, "{name}");
     }
     assert!(rtp.sequences.windows(2).all(|w| w[1] == w[0].wrapping_add(1)), "RTP sequence numbers one by one");
+    // RTP timestamps spread over each batch, as if sent one by one: they
+    // never go back, and almost no two are the same.
+    let steps: Vec<i32> = rtp.timestamps.windows(2).map(|w| w[1].wrapping_sub(w[0]) as i32).collect();
+    assert!(steps.iter().all(|s| (0..90 * 1000).contains(s)), "{steps:?}");
+    assert!(steps.iter().filter(|s| **s == 0).count() < steps.len() / 20, "{steps:?}");
     for output in &status.outputs {
         let (datagrams, sends) = (output.datagrams.unwrap(), output.sends.unwrap());
         assert_eq!(datagrams, source.ts.len().div_ceil(7 * 188) as u64, "{output:?}");

@@ -167,10 +167,12 @@ struct Slot {
 }
 
 impl Reorder {
-    /// A window of `window` packets (at least 1).
+    /// A window of `window` packets (at least 1), rounded up to a power
+    /// of two so that a sequence number maps to the same slot across the
+    /// 16-bit wrap.
     pub fn new(window: usize) -> Reorder {
         Reorder {
-            slots: vec![Slot::default(); window.clamp(1, 32_768)],
+            slots: vec![Slot::default(); window.clamp(1, 32_768).next_power_of_two()],
             next: None,
             highest: None,
             stats: ReorderStats::default(),
@@ -364,6 +366,14 @@ mod tests {
         }
         r.flush(|p| out.push(p.to_vec()));
         (out.iter().map(|p| u16::from_be_bytes([p[0], p[1]])).collect(), r.stats())
+    }
+
+    #[test]
+    fn windows_are_powers_of_two_so_slots_survive_the_wrap() {
+        // A window of 3 would put 65535 and 0 in the same slot.
+        let (out, s) = run(3, &[65534, 0, 65535, 1]);
+        assert_eq!(out, [65534, 65535, 0, 1]);
+        assert_eq!((s.lost, s.delivered), (0, 4));
     }
 
     #[test]

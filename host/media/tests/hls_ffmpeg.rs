@@ -34,6 +34,11 @@ fn pid(packet: &[u8]) -> u16 {
 /// segments, as a live packager would see it: seven packets at a time.
 fn segmented(dir: &Path) -> (Vec<u8>, Vec<Segment>) {
     let ts = support::lavfi_ts_for(dir, "testsrc", "source.ts", 7, Some(25));
+    let segments = segment(&ts);
+    (ts, segments)
+}
+
+fn segment(ts: &[u8]) -> Vec<Segment> {
     let mut segmenter = Segmenter::new(2.0);
     let mut segments = Vec::new();
     // Arrival times: 2026-11-24T00:00:00Z on, 1 ms a datagram.
@@ -42,7 +47,7 @@ fn segmented(dir: &Path) -> (Vec<u8>, Vec<Segment>) {
         segments.extend(segmenter.push(datagram, t0 + i as i64));
     }
     segments.extend(segmenter.finish());
-    (ts, segments)
+    segments
 }
 
 #[test]
@@ -53,7 +58,8 @@ fn ffprobe_reads_the_playlist_end_to_end_and_each_segment_alone() {
     for s in &segments {
         let name = format!("seg{}.ts", s.sequence);
         std::fs::write(dir.path().join(&name), &s.bytes).unwrap();
-        assert!(playlist.push(name, s.duration, s.utc_ms).is_empty());
+        assert!(!s.discontinuity);
+        assert!(playlist.push(name, s.duration, s.utc_ms, s.discontinuity).is_empty());
     }
     playlist.end();
     std::fs::write(dir.path().join("live.m3u8"), playlist.render()).unwrap();
@@ -112,7 +118,7 @@ fn m3u8_rs_reads_the_live_window() {
     let mut playlist = MediaPlaylist::new(3, 2);
     let mut deleted = Vec::new();
     for s in &segments {
-        deleted.extend(playlist.push(format!("seg{}.ts", s.sequence), s.duration, s.utc_ms));
+        deleted.extend(playlist.push(format!("seg{}.ts", s.sequence), s.duration, s.utc_ms, s.discontinuity));
     }
     assert_eq!(deleted, ["seg0.ts"]);
     let text = playlist.render();
@@ -129,4 +135,31 @@ fn m3u8_rs_reads_the_live_window() {
         let date = got.program_date_time.unwrap();
         assert_eq!(date.timestamp_millis(), s.utc_ms, "{text}");
     }
+}
+
+/// The source, then the source again (as when an encoder restarts: the
+/// timestamps go back 7 s): the segment before the jump ends where its
+/// time did, the next is marked discontinuous, and ffmpeg reads all of
+/// both through the playlist.
+#[test]
+fn a_time_base_jump_is_a_discontinuity() {
+    let dir = tempfile::tempdir().unwrap();
+    let ts = support::lavfi_ts_for(dir.path(), "testsrc", "source.ts", 7, Some(25));
+    let segments = segment(&[ts.as_slice(), ts.as_slice()].concat());
+    let flags: Vec<bool> = segments.iter().map(|s| s.discontinuity).collect();
+    assert_eq!(flags, [false, false, false, false, true, false, false, false]);
+    for (s, want) in segments.iter().zip([2.0, 2.0, 2.0, 1.0, 2.0, 2.0, 2.0, 1.0]) {
+        assert!((s.duration - want).abs() < 0.05, "{:?}", segments.iter().map(|s| s.duration).collect::<Vec<_>>());
+    }
+    let mut playlist = MediaPlaylist::new(10, 2);
+    for s in &segments {
+        let name = format!("seg{}.ts", s.sequence);
+        std::fs::write(dir.path().join(&name), &s.bytes).unwrap();
+        playlist.push(name, s.duration, s.utc_ms, s.discontinuity);
+    }
+    playlist.end();
+    let text = playlist.render();
+    assert!(text.contains("#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME"), "{text}");
+    std::fs::write(dir.path().join("live.m3u8"), &text).unwrap();
+    assert_eq!(frames(dir.path(), "v:0", "live.m3u8"), 2 * frames(dir.path(), "v:0", "source.ts"));
 }

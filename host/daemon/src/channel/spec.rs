@@ -149,6 +149,9 @@ impl ChannelSpec {
         if self.batch_ms > stagebox_io::channel::MAX_BATCH.as_millis() as u64 {
             return Err(bad("batch_ms", format!("0 to {} ms", stagebox_io::channel::MAX_BATCH.as_millis())));
         }
+        if self.batch_ms > 0 && f.detect_ms <= 2 * self.batch_ms {
+            return Err(bad("batch_ms", "less than half of failover.detect_ms (inputs are heard once a batch)"));
+        }
         let mut ids = BTreeSet::new();
         for (i, output) in self.outputs.iter().enumerate() {
             output.config().map_err(|e| FieldError { field: format!("outputs[{i}].{}", e.field), why: e.why })?;
@@ -214,10 +217,14 @@ mod tests {
         // JSON Schema's integer takes 663.0; so does every API body.
         let body = axum::body::Bytes::from_static(
             br#"{"name": "a", "inputs": ["udp://127.0.0.1:1"], "batch_ms": 20.0,
-                "outputs": [{ "id": "x", "url": "udp://127.0.0.1:2", "pids": [663.0] }]}"#,
+                "outputs": [{ "id": "x", "url": "udp://127.0.0.1:2", "pids": [663.0],
+                              "scte35": { "plugin": "scte35", "config": { "gain": 1.0 } } }]}"#,
         );
         let s: ChannelSpec = crate::api::json_body(&body).unwrap_or_else(|p| panic!("{p:?}"));
         assert_eq!((s.batch_ms, s.outputs[0].pids.clone()), (20, Some(vec![663])));
+        // A plugin's configuration is its own business: left as written.
+        let config = s.outputs[0].scte35.as_ref().map(|c| c.config.to_string());
+        assert_eq!(config.as_deref(), Some(r#"{"gain":1.0}"#));
         let pipeline = axum::body::Bytes::from_static(
             br#"{"name": "p", "nodes": [{ "id": "a", "type": "test_pattern", "width": 64.0, "height": 32, "rate": "25" }]}"#,
         );
@@ -247,6 +254,10 @@ mod tests {
             (
                 serde_json::json!({ "name": "a", "inputs": ["udp://127.0.0.1:1"], "batch_ms": 101 }),
                 "batch_ms: 0 to 100",
+            ),
+            (
+                serde_json::json!({ "name": "a", "inputs": ["udp://127.0.0.1:1"], "batch_ms": 50, "failover": { "detect_ms": 100 } }),
+                "batch_ms: less than half",
             ),
             (
                 serde_json::json!({ "name": "a", "inputs": ["udp://127.0.0.1:1"],

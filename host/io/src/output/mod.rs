@@ -34,7 +34,7 @@ pub struct OutputConfig {
     pub url: OutputUrl,
     /// When set, only these elementary PIDs go out. PSI always does (the
     /// PIDs below 0x20, and the PMTs, which are rewritten to list only
-    /// the streams kept).
+    /// the streams kept), and so does the PCR's PID.
     pub pids: Option<BTreeSet<u16>>,
 }
 

@@ -6,8 +6,8 @@
 //! the kernel (or the NIC) cuts them apart. The route lookup, netfilter and
 //! the device's transmit path then run once per send rather than once per
 //! datagram: that is most of what sending costs. A receiver sees ordinary
-//! datagrams. Where the kernel or the route refuses GSO, each datagram
-//! goes out on its own.
+//! datagrams. Where the kernel or the route refuses GSO, the option is
+//! cleared and each datagram goes out on its own from then on.
 
 use crate::IoError;
 use crate::status::OutputCounters;
@@ -34,6 +34,8 @@ struct RtpState {
     ssrc: u32,
     epoch: Instant,
     base: u32,
+    /// When the last datagram was stamped, since `epoch`.
+    last: Option<std::time::Duration>,
 }
 
 /// A socket bound to send to one destination.
@@ -91,6 +93,7 @@ impl UdpSink {
             ssrc: rand::random(),
             epoch: Instant::now(),
             base: rand::random(),
+            last: None,
         });
         Ok(UdpSink { socket, to, rtp, payload, per_send, buffer: Vec::with_capacity(per_send * segment) })
     }
@@ -105,18 +108,22 @@ impl UdpSink {
     /// the kernel allows. What a full socket buffer refuses is counted as
     /// dropped; other failures are counted as errors too.
     pub(super) fn send(&mut self, ts: &[u8], counters: &OutputCounters) {
-        for batch in ts.chunks(self.batch_bytes()) {
+        let mut rest = ts;
+        while !rest.is_empty() {
+            let (batch, next) = rest.split_at(rest.len().min(self.batch_bytes()));
+            rest = next;
             let segment = self.frame(batch);
             let wire = if self.rtp.is_some() { &self.buffer[..] } else { batch };
             match self.socket.send_to(wire, self.to) {
                 Ok(_) => counters.sent_datagrams(packets(batch), batch.len(), batch.len().div_ceil(self.payload), 1),
-                // EIO: the route's device cannot segment (IPsec, or no
-                // checksum offload); EINVAL: GSO is not allowed there.
-                // Each datagram goes alone from now on.
-                Err(e)
-                    if wire.len() > segment && matches!(e.raw_os_error(), Some(nix::libc::EIO | nix::libc::EINVAL)) =>
-                {
+                // With UDP_SEGMENT set, EIO: the route's device cannot
+                // segment (IPsec, or no checksum offload); EINVAL: GSO is
+                // not allowed there (the MTU). Some kernels refuse even a
+                // single datagram then, so the option is cleared, and each
+                // datagram goes alone from now on.
+                Err(e) if self.per_send > 1 && matches!(e.raw_os_error(), Some(nix::libc::EIO | nix::libc::EINVAL)) => {
                     tracing::debug!(to = %self.to, error = %e, "UDP GSO refused; sending datagrams one by one");
+                    let _ = setsockopt(&self.socket, UdpGsoSegment, &0);
                     self.per_send = 1;
                     for (ts, datagram) in batch.chunks(self.payload).zip(wire.chunks(segment)) {
                         match self.socket.send_to(datagram, self.to) {
@@ -132,19 +139,24 @@ impl UdpSink {
 
     /// Lays out the RTP datagrams of `batch` in the buffer (a UDP output
     /// sends `batch` itself); returns the size of a full datagram on the
-    /// wire.
+    /// wire. The datagrams of a batch are stamped evenly between the last
+    /// send and now, as if each had been sent on its own.
     fn frame(&mut self, batch: &[u8]) -> usize {
         let Some(rtp) = &mut self.rtp else {
             return self.payload;
         };
-        let ticks = (rtp.epoch.elapsed().as_micros() * 9 / 100) as u32;
+        let now = rtp.epoch.elapsed();
+        let since = rtp.last.filter(|l| now.saturating_sub(*l) < std::time::Duration::from_secs(1)).unwrap_or(now);
+        rtp.last = Some(now);
+        let count = batch.len().div_ceil(self.payload).max(1) as u32;
         self.buffer.clear();
-        for datagram in batch.chunks(self.payload) {
+        for (i, datagram) in batch.chunks(self.payload).enumerate() {
+            let at = since + now.saturating_sub(since) * (i as u32 + 1) / count;
             let header = RtpHeader {
                 marker: false,
                 payload_type: PT_MP2T,
                 sequence: rtp.sequence,
-                timestamp: rtp.base.wrapping_add(ticks),
+                timestamp: rtp.base.wrapping_add((at.as_micros() * 9 / 100) as u32),
                 ssrc: rtp.ssrc,
             };
             rtp.sequence = rtp.sequence.wrapping_add(1);

@@ -161,8 +161,9 @@ pub struct Capture {
     pub ts: Vec<u8>,
     /// When each datagram arrived.
     pub arrivals: Vec<Instant>,
-    /// RTP: the sequence numbers, in order of arrival.
+    /// RTP: the sequence numbers and timestamps, in order of arrival.
     pub sequences: Vec<u16>,
+    pub timestamps: Vec<u32>,
 }
 
 impl Capture {
@@ -182,7 +183,7 @@ pub fn capture(rtp: bool, idle: Duration) -> (SocketAddr, JoinHandle<Capture>) {
     let address = socket.local_addr().unwrap();
     let handle = std::thread::spawn(move || {
         socket.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
-        let mut out = Capture { ts: Vec::new(), arrivals: Vec::new(), sequences: Vec::new() };
+        let mut out = Capture { ts: Vec::new(), arrivals: Vec::new(), sequences: Vec::new(), timestamps: Vec::new() };
         let mut buf = [0u8; 2048];
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(60) {
@@ -193,6 +194,7 @@ pub fn capture(rtp: bool, idle: Duration) -> (SocketAddr, JoinHandle<Capture>) {
                     if rtp {
                         let packet = stagebox_media::rtp::parse(&buf[..n]).unwrap();
                         out.sequences.push(packet.header.sequence);
+                        out.timestamps.push(packet.header.timestamp);
                         out.ts.extend_from_slice(packet.payload);
                     } else {
                         out.ts.extend_from_slice(&buf[..n]);

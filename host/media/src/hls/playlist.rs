@@ -1,6 +1,7 @@
 //! A live HLS media playlist (RFC 8216): a sliding window of segments with
-//! their `EXT-X-PROGRAM-DATE-TIME`, the media sequence moving on as old
-//! segments leave, and `EXT-X-ENDLIST` when the stream ends.
+//! their `EXT-X-PROGRAM-DATE-TIME`, the media (and discontinuity) sequence
+//! moving on as old segments leave, and `EXT-X-ENDLIST` when the stream
+//! ends.
 
 use crate::calendar::civil_from_days;
 use std::collections::VecDeque;
@@ -12,6 +13,7 @@ struct Entry {
     uri: String,
     duration: f64,
     utc_ms: i64,
+    discontinuity: bool,
 }
 
 /// A live media playlist; see the module docs.
@@ -23,6 +25,8 @@ pub struct MediaPlaylist {
     entries: VecDeque<Entry>,
     /// The media sequence number of the first entry.
     first: u64,
+    /// Discontinuities that left the window.
+    discontinuities: u64,
     ended: bool,
 }
 
@@ -30,20 +34,31 @@ impl MediaPlaylist {
     /// A playlist keeping the last `window` segments (at least 1), for
     /// segments that aim at `target_s` seconds.
     pub fn new(window: usize, target_s: u64) -> MediaPlaylist {
-        MediaPlaylist { window: window.max(1), target_s, entries: VecDeque::new(), first: 0, ended: false }
+        MediaPlaylist {
+            window: window.max(1),
+            target_s,
+            entries: VecDeque::new(),
+            first: 0,
+            discontinuities: 0,
+            ended: false,
+        }
     }
 
     /// Adds the next segment: its URI (relative to the playlist), its
-    /// duration in seconds, and its first packet's time in ms since the
-    /// Unix epoch (UTC). Returns the URIs of the segments that left the
-    /// window, for the caller to delete.
-    pub fn push(&mut self, uri: impl Into<String>, duration: f64, utc_ms: i64) -> Vec<String> {
-        self.entries.push_back(Entry { uri: uri.into(), duration, utc_ms });
+    /// duration in seconds, its first packet's time in ms since the Unix
+    /// epoch (UTC), and whether its time base breaks from the one before.
+    /// Returns the URIs of the segments that left the window, for the
+    /// caller to delete. The target duration grows to cover the segment if
+    /// it must, and never shrinks (RFC 8216 §6.2.1).
+    pub fn push(&mut self, uri: impl Into<String>, duration: f64, utc_ms: i64, discontinuity: bool) -> Vec<String> {
+        self.target_s = self.target_s.max(duration.round() as u64);
+        self.entries.push_back(Entry { uri: uri.into(), duration, utc_ms, discontinuity });
         let mut gone = Vec::new();
         while self.entries.len() > self.window {
             if let Some(old) = self.entries.pop_front() {
                 gone.push(old.uri);
                 self.first += 1;
+                self.discontinuities += u64::from(old.discontinuity);
             }
         }
         gone
@@ -61,14 +76,18 @@ impl MediaPlaylist {
 
     /// The playlist's text.
     pub fn render(&self) -> String {
-        // EXT-X-TARGETDURATION: no EXTINF may round above it (§4.3.3.1).
-        let longest = self.entries.iter().map(|e| e.duration.round() as u64).max().unwrap_or(0);
         let mut out = String::new();
         let _ = writeln!(out, "#EXTM3U");
         let _ = writeln!(out, "#EXT-X-VERSION:3");
-        let _ = writeln!(out, "#EXT-X-TARGETDURATION:{}", longest.max(self.target_s).max(1));
+        let _ = writeln!(out, "#EXT-X-TARGETDURATION:{}", self.target_s.max(1));
         let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{}", self.first);
+        if self.discontinuities > 0 {
+            let _ = writeln!(out, "#EXT-X-DISCONTINUITY-SEQUENCE:{}", self.discontinuities);
+        }
         for entry in &self.entries {
+            if entry.discontinuity {
+                let _ = writeln!(out, "#EXT-X-DISCONTINUITY");
+            }
             let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", iso8601(entry.utc_ms));
             let _ = writeln!(out, "#EXTINF:{:.3},", entry.duration);
             let _ = writeln!(out, "{}", entry.uri);
@@ -104,15 +123,18 @@ mod tests {
     fn the_window_slides_and_the_sequence_follows() {
         let mut p = MediaPlaylist::new(3, 2);
         for n in 0..5 {
-            let gone = p.push(format!("s{n}.ts"), 2.002, 1000 * n);
+            let gone = p.push(format!("s{n}.ts"), 2.002, 1000 * n, n == 1 || n == 3);
             assert_eq!(gone, if n >= 3 { vec![format!("s{}.ts", n - 3)] } else { vec![] });
         }
         assert_eq!(p.media_sequence(), 2);
         let text = p.render();
         assert!(
-            text.starts_with("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:2\n"),
-            "{text}"
+            text.starts_with(
+                "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:2\n#EXT-X-DISCONTINUITY-SEQUENCE:1\n"
+            ),
+            "s1's discontinuity left with it, and is counted: {text}"
         );
+        assert!(text.contains("#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:00:03.000Z\n"), "{text}");
         assert_eq!(text.matches("#EXTINF:2.002,").count(), 3);
         assert!(!text.contains("s1.ts") && text.contains("s4.ts") && !text.contains("ENDLIST"));
         p.end();
@@ -120,10 +142,12 @@ mod tests {
     }
 
     #[test]
-    fn the_target_duration_covers_the_longest_segment() {
-        let mut p = MediaPlaylist::new(5, 2);
-        p.push("a.ts", 2.0, 0);
-        p.push("b.ts", 3.6, 0);
+    fn the_target_duration_covers_the_longest_segment_and_never_shrinks() {
+        let mut p = MediaPlaylist::new(1, 2);
+        p.push("a.ts", 2.0, 0, false);
+        p.push("b.ts", 3.6, 0, false);
         assert!(p.render().contains("#EXT-X-TARGETDURATION:4\n"));
+        p.push("c.ts", 2.0, 0, false);
+        assert!(p.render().contains("#EXT-X-TARGETDURATION:4\n"), "b.ts has left, the target stays");
     }
 }

@@ -1,14 +1,30 @@
 //! Cutting a live transport stream into HLS media segments, without
 //! touching its packets: a segment starts at a video access unit a decoder
-//! can start on (an H.264 IDR or SPS, an HEVC IRAP, or a packet flagged
-//! random_access), once the one before has lasted the target duration, and
-//! opens with the latest PAT and PMT so that a player can start on it.
+//! can start on (an H.264 IDR, an HEVC IRAP, an MPEG-2 sequence header, or
+//! a packet flagged random_access), once the one before has lasted the
+//! target duration, and opens with the latest PAT and PMT so that a player
+//! can start on it. A jump in the time base (a new encoder, a restart) ends
+//! the segment and marks the next one discontinuous; a stream without such
+//! access units (intra refresh) is cut anyway at four times the target.
 
 use crate::ts::{PACKET_SIZE, Packet, Pes, ProgramWatch, STREAM_TYPE_H264, WRAP};
 use std::collections::BTreeMap;
 
 /// HEVC's stream_type.
 const STREAM_TYPE_HEVC: u8 = 0x24;
+
+/// MPEG-2 video's stream_type.
+const STREAM_TYPE_MPEG2: u8 = 0x02;
+
+/// A step between access units beyond this (10 s forward, or more than
+/// 1 s back: B-frames go back less) is a new time base, not the stream
+/// moving on.
+const JUMP_FORWARD: u64 = 10 * 90_000;
+const JUMP_BACK: u64 = 90_000;
+
+/// A segment this big is cut at the next packet whatever it holds (64 s
+/// at 8 Mb/s): a stream whose time stands still cannot grow one forever.
+const MAX_SEGMENT_BYTES: usize = 64 << 20;
 
 /// One finished segment.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +43,9 @@ pub struct Segment {
     /// The transport stream: the PAT and PMT, then every packet from the
     /// access unit on.
     pub bytes: Vec<u8>,
+    /// Its time base does not follow the segment before it
+    /// (`EXT-X-DISCONTINUITY`).
+    pub discontinuity: bool,
 }
 
 /// A PSI section's packets, gathered until the section is whole.
@@ -52,6 +71,7 @@ struct Open {
     pts: u64,
     utc_ms: i64,
     bytes: Vec<u8>,
+    discontinuity: bool,
 }
 
 /// Cuts a transport stream into segments; see the module docs.
@@ -73,6 +93,8 @@ pub struct Segmenter {
     /// The latest PTS presented in the open segment, as ticks after its
     /// first (B-frames come out of order).
     reach: u64,
+    /// The next segment starts a new time base.
+    discontinuity: bool,
 }
 
 /// Ticks from `from` to `to` across the 33-bit wrap.
@@ -95,6 +117,7 @@ impl Segmenter {
             last_pts: None,
             frame: None,
             reach: 0,
+            discontinuity: false,
         }
     }
 
@@ -106,41 +129,97 @@ impl Segmenter {
         let mut done = Vec::new();
         for chunk in packets.chunks_exact(PACKET_SIZE) {
             let Ok(bytes) = <&[u8; PACKET_SIZE]>::try_from(chunk) else { continue };
-            let Ok(packet) = Packet::parse(bytes) else { continue };
-            if packet.pid == 0 || self.watch.is_pmt(packet.pid) {
-                self.keep_psi(&packet, bytes);
+            // A packet the parser refuses still goes out with the others.
+            if let Ok(packet) = Packet::parse(bytes) {
+                self.look_at(&packet, bytes, utc_ms, &mut done);
             }
-            let _ = self.watch.observe(bytes);
-            if let Some((pts, start)) = self.access_unit(&packet) {
-                if let Some(last) = self.last_pts.replace(pts) {
-                    // Either way round: B-frames are sent before the
-                    // pictures they are shown after.
-                    let gap = ticks(last, pts).min(ticks(pts, last));
-                    if gap > 0 && gap < 90_000 {
-                        self.frame = Some(self.frame.map_or(gap, |f| f.min(gap)));
-                    }
-                }
-                if let Some(open) = &self.open {
-                    let after = ticks(open.pts, pts);
-                    if after < WRAP / 2 {
-                        self.reach = self.reach.max(after);
-                    }
-                }
-                let due = self.open.as_ref().is_none_or(|open| ticks(open.pts, pts) >= self.target);
-                if start && due {
-                    if let Some(open) = self.open.take() {
-                        let duration = ticks_to_s(ticks(open.pts, pts));
-                        done.push(self.close(open, duration));
-                    }
-                    self.open = Some(Open { pts, utc_ms, bytes: self.psi.values().flatten().copied().collect() });
-                    self.reach = 0;
-                }
+            if self.open.as_ref().is_some_and(|o| o.bytes.len() >= MAX_SEGMENT_BYTES) {
+                let duration = ticks_to_s(self.reach + self.frame.unwrap_or(0));
+                self.cut(duration, None, utc_ms, &mut done);
             }
             if let Some(open) = &mut self.open {
                 open.bytes.extend_from_slice(chunk);
             }
         }
         done
+    }
+
+    /// Follows the PSI and the video access units; cuts where one starts a
+    /// segment.
+    fn look_at(&mut self, packet: &Packet<'_>, bytes: &[u8; PACKET_SIZE], utc_ms: i64, done: &mut Vec<Segment>) {
+        if packet.pid == 0 || self.watch.is_pmt(packet.pid) {
+            self.keep_psi(packet, bytes);
+        }
+        let _ = self.watch.observe(bytes);
+        let Some((pts, start)) = self.access_unit(packet) else { return };
+        if let Some(last) = self.last_pts.replace(pts) {
+            let (forward, back) = (ticks(last, pts), ticks(pts, last));
+            if (forward < back && forward > JUMP_FORWARD) || (back <= forward && back > JUMP_BACK) {
+                // A new time base: the open segment ends where its own
+                // time did; the next starts at a decodable access unit.
+                self.discontinuity = true;
+                if self.open.is_some() {
+                    let duration = ticks_to_s(self.reach + self.frame.unwrap_or(0));
+                    self.cut(duration, None, utc_ms, done);
+                }
+            } else {
+                // Either way round: B-frames are sent before the
+                // pictures they are shown after.
+                let gap = forward.min(back);
+                if gap > 0 {
+                    self.frame = Some(self.frame.map_or(gap, |f| f.min(gap)));
+                }
+            }
+        }
+        let Some(open) = &self.open else {
+            if start {
+                self.cut(0.0, Some(pts), utc_ms, done);
+            }
+            return;
+        };
+        let after = ticks(open.pts, pts);
+        if after >= WRAP / 2 {
+            return;
+        }
+        // At a decodable access unit past the target, or at any past four
+        // times the target (a stream without them).
+        if (start && after >= self.target) || after >= 4 * self.target.max(90_000) {
+            self.cut(ticks_to_s(after), Some(pts), utc_ms, done);
+        } else {
+            self.reach = self.reach.max(after);
+        }
+    }
+
+    /// Finishes the open segment (if any) at `duration` seconds, and opens
+    /// the next at `pts` (or at once, where there is no access unit to
+    /// open at: the stream cut by size, or a time base that jumped).
+    fn cut(&mut self, duration: f64, pts: Option<u64>, utc_ms: i64, done: &mut Vec<Segment>) {
+        if let Some(open) = self.open.take() {
+            let open_pts = open.pts;
+            done.push(self.close(open, duration));
+            if pts.is_none() && !self.discontinuity {
+                // Cut by size: carry on at once from the same time base.
+                self.open = Some(self.start(open_pts, utc_ms));
+                return;
+            }
+        }
+        if let Some(pts) = pts {
+            self.open = Some(self.start(pts, utc_ms));
+        }
+    }
+
+    /// A new segment at `pts`, opening with the latest PAT and PMT of the
+    /// programs the PAT lists now.
+    fn start(&mut self, pts: u64, utc_ms: i64) -> Open {
+        let watch = &self.watch;
+        self.psi.retain(|pid, _| *pid == 0 || watch.is_pmt(*pid));
+        self.reach = 0;
+        Open {
+            pts,
+            utc_ms,
+            bytes: self.psi.values().flatten().copied().collect(),
+            discontinuity: std::mem::take(&mut self.discontinuity),
+        }
     }
 
     /// Ends the stream: the segment being filled, if any, is finished.
@@ -153,7 +232,14 @@ impl Segmenter {
     fn close(&mut self, open: Open, duration: f64) -> Segment {
         let sequence = self.sequence;
         self.sequence += 1;
-        Segment { sequence, duration, pts: open.pts, utc_ms: open.utc_ms, bytes: open.bytes }
+        Segment {
+            sequence,
+            duration,
+            pts: open.pts,
+            utc_ms: open.utc_ms,
+            bytes: open.bytes,
+            discontinuity: open.discontinuity,
+        }
     }
 
     /// Keeps the packets of the latest whole PAT or PMT.
@@ -182,7 +268,7 @@ impl Segmenter {
         }
         let stream_type =
             self.watch.pmts().values().flat_map(|p| &p.streams).find(|s| s.pid == packet.pid).map(|s| s.stream_type)?;
-        if !matches!(stream_type, STREAM_TYPE_H264 | STREAM_TYPE_HEVC | 0x02) {
+        if !matches!(stream_type, STREAM_TYPE_H264 | STREAM_TYPE_HEVC | STREAM_TYPE_MPEG2) {
             return None;
         }
         let pes = Pes::parse(packet.payload).ok()?;
@@ -196,11 +282,13 @@ impl Segmenter {
 /// hold a NAL unit a decoder can start on.
 fn starts_decoding(stream_type: u8, es: &[u8]) -> bool {
     es.windows(4).filter(|w| w[..3] == [0, 0, 1]).any(|w| match stream_type {
-        // H.264: IDR slice, SPS.
-        STREAM_TYPE_H264 => matches!(w[3] & 0x1f, 5 | 7),
-        // HEVC: IRAP pictures (BLA, IDR, CRA) and VPS/SPS.
-        STREAM_TYPE_HEVC => matches!((w[3] >> 1) & 0x3f, 16..=21 | 32 | 33),
-        _ => false,
+        // H.264: an IDR slice (an SPS alone may be repeated before any
+        // picture).
+        STREAM_TYPE_H264 => w[3] & 0x1f == 5,
+        // HEVC: IRAP pictures (BLA, IDR, CRA).
+        STREAM_TYPE_HEVC => matches!((w[3] >> 1) & 0x3f, 16..=21),
+        // MPEG-2 video: a sequence header.
+        _ => w[3] == 0xb3,
     })
 }
 

@@ -48,6 +48,8 @@ pub struct ProgramWatch {
     /// and video; the PAT always does). Every other packet, most of a
     /// multiplex, is passed over on a single lookup.
     watched: Vec<bool>,
+    /// One flag per PID: whether a PMT names it as its PCR_PID.
+    pcr: Vec<bool>,
     pmt_sections: u64,
     pts: Option<u64>,
 }
@@ -76,6 +78,11 @@ impl ProgramWatch {
     /// The PMTs seen, by PID.
     pub fn pmts(&self) -> &BTreeMap<u16, Pmt> {
         &self.pmts
+    }
+
+    /// Whether a PMT names `pid` as its program's PCR_PID.
+    pub fn is_pcr(&self, pid: u16) -> bool {
+        self.pcr.get(usize::from(pid)).copied().unwrap_or(false)
     }
 
     /// Whether `pid` carries a PMT, as the PAT says.
@@ -135,7 +142,13 @@ impl ProgramWatch {
     }
 
     fn on_pat(&mut self, pat: &Pat) {
-        let wanted: BTreeSet<u16> = pat.programs.iter().filter(|(n, _)| *n != 0).map(|(_, pid)| *pid).collect();
+        // A PMT's PID is 0x0010 to 0x1FFE; anything else is a damaged PAT.
+        let wanted: BTreeSet<u16> = pat
+            .programs
+            .iter()
+            .filter(|(n, pid)| *n != 0 && (0x10..0x1fff).contains(pid))
+            .map(|(_, pid)| *pid)
+            .collect();
         self.pmt_pids.retain(|pid, _| wanted.contains(pid));
         self.pmts.retain(|pid, _| wanted.contains(pid));
         for pid in wanted {
@@ -163,6 +176,10 @@ impl ProgramWatch {
         self.scte35.retain(|pid, _| scte35.contains(pid));
         for pid in scte35 {
             self.scte35.entry(pid).or_default();
+        }
+        self.pcr = vec![false; 0x2000];
+        for pmt in self.pmts.values() {
+            self.pcr[usize::from(pmt.pcr_pid & 0x1fff)] = pmt.pcr_pid < 0x1fff;
         }
         self.watched = vec![false; 0x2000];
         for pid in self.pmt_pids.keys().chain(self.scte35.keys()).chain(&self.video) {
