@@ -9,41 +9,16 @@
 //   (user "viewer"), STAGEBOX_WASM (a video-node component),
 //   STAGEBOX_SCREENSHOTS (a folder). Exits non-zero on the first failure.
 
-import { chromium } from 'playwright-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { check, launch, loggedIn as logIn, step } from './common.mjs';
 
 const url = process.env.STAGEBOX_URL;
 const shots = process.env.STAGEBOX_SCREENSHOTS;
 mkdirSync(shots, { recursive: true });
-const step = (name) => console.log(`step: ${name}`);
 
-function check(cond, what) {
-  if (!cond) throw new Error(`failed: ${what}`);
-}
-
-// The flags this environment needs: no sandbox as root, no GPU, and no
-// background networking (the machine's network is closed).
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-});
-
-async function loggedIn(user, password) {
-  // The box's certificate is self-signed; the page is what is tested.
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(url);
-  await page.fill('#login input[name=username]', user);
-  await page.fill('#login input[name=password]', password);
-  await page.click('#login button[type=submit]');
-  await page.waitForSelector('main[data-view=pipelines] .card.pipeline');
-  return { context, page, errors };
-}
+const browser = await launch();
+const loggedIn = (user, password) => logIn(browser, url, user, password, 'main[data-view=pipelines] .card.pipeline');
 
 async function apiAs(page, method, path, body) {
   return page.evaluate(async ([m, p, b]) => {

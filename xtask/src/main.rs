@@ -244,16 +244,26 @@ fn setup() -> Result<()> {
         std::fs::write(&stamp, PY_REQUIREMENTS).with_context(|| format!("writing {}", stamp.display()))?;
     }
 
-    step("setup: browser test driver (npm)");
-    // Pinned by tests/browser/package-lock.json.
-    let installed = Path::new("tests/browser/node_modules/playwright-core/package.json");
-    let lock = std::fs::read_to_string("tests/browser/package-lock.json").context("tests/browser/package-lock.json")?;
-    let stamp = Path::new("tests/browser/node_modules/.lock-installed");
-    if installed.exists() && std::fs::read_to_string(stamp).is_ok_and(|s| s == lock) {
-        eprintln!("    tests/browser/node_modules up to date");
+    // Pinned by their package-lock.json files: the browser test driver,
+    // and the scripts the dashboard embeds (host/daemon/build.rs).
+    for (folder, package) in [("tests/browser", "playwright-core"), ("host/daemon/dashboard", "hls.js")] {
+        step(&format!("setup: {package} (npm, {folder})"));
+        npm_ci(Path::new(folder), package)?;
+    }
+    Ok(())
+}
+
+/// `npm ci` in `folder` unless `package` is installed from the same lock.
+fn npm_ci(folder: &Path, package: &str) -> Result<()> {
+    let installed = folder.join("node_modules").join(package).join("package.json");
+    let lock_path = folder.join("package-lock.json");
+    let lock = std::fs::read_to_string(&lock_path).with_context(|| lock_path.display().to_string())?;
+    let stamp = folder.join("node_modules/.lock-installed");
+    if installed.exists() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == lock) {
+        eprintln!("    {}/node_modules up to date", folder.display());
     } else {
-        sh(Command::new("npm").args(["ci", "--prefix", "tests/browser", "--no-audit", "--no-fund"]))?;
-        std::fs::write(stamp, &lock).with_context(|| format!("writing {}", stamp.display()))?;
+        sh(Command::new("npm").arg("ci").arg("--prefix").arg(folder).args(["--no-audit", "--no-fund"]))?;
+        std::fs::write(&stamp, &lock).with_context(|| format!("writing {}", stamp.display()))?;
     }
     Ok(())
 }

@@ -335,8 +335,10 @@ function channelCard(c) {
   const outputs = c.spec.outputs.map((o) => {
     const st = s?.outputs?.find((x) => x.id === o.id) || {};
     const remove = op ? el('button', { type: 'button', class: 'remove-output', onclick: () => channelCall('DELETE', `/api/v1/channels/${c.name}/outputs/${o.id}`) }, 'Remove') : '';
+    const watch = c.running && st.kind === 'hls'
+      ? el('a', { class: 'watch', href: `#/watch?${encodeURIComponent(c.name)}/${encodeURIComponent(o.id)}` }, 'Watch') : '';
     return [o.id, o.url, st.state ? badge(st.state) : '-', rate(st.bitrate_bps), seconds(st.uptime_s),
-      st.dropped ?? '-', st.errors ?? '-', st.cc_errors ?? '-', st.last_error || st.note || '', remove];
+      st.dropped ?? '-', st.errors ?? '-', st.cc_errors ?? '-', st.last_error || st.note || '', [watch, remove]];
   });
   const sw = s?.last_switch;
   return el('div', { class: 'card channel', 'data-name': c.name },
@@ -361,6 +363,62 @@ views.channels = async () => {
   channels.clear();
   r.channels.forEach((c) => channels.set(c.name, c));
   return [el('h2', {}, 'Channels'), ...r.channels.map(channelCard), can('operator') ? newChannelForm() : null];
+};
+
+// --- the HLS player --------------------------------------------------------
+
+// hls.js (built into the firmware, served from this origin) is loaded the
+// first time a stream is watched.
+let hlsLoaded = null;
+function loadHls() {
+  hlsLoaded ??= new Promise((resolve, reject) => {
+    const script = el('script', { src: '/assets/hls.min.js' });
+    script.onload = () => resolve(window.Hls);
+    script.onerror = () => { hlsLoaded = null; reject(new Error('the player script did not load')); };
+    document.head.append(script);
+  });
+  return hlsLoaded;
+}
+
+// The player on screen, if any: stopped when another view is drawn.
+let player = null;
+function stopPlayer() {
+  player?.destroy();
+  player = null;
+}
+
+// `#/watch?CHANNEL/OUTPUT`: one HLS output of a channel, played live.
+// Streams need no token (docs/streaming.md). Every hls.js error is shown
+// and counted on the video element (`data-errors`, `data-fatal`).
+views.watch = async () => {
+  stopPlayer();
+  const [channel, output] = (location.hash.split('?')[1] || '').split('/').map(decodeURIComponent);
+  const src = `/streams/${encodeURIComponent(channel)}/${encodeURIComponent(output)}/index.m3u8`;
+  const video = el('video', { id: 'player', controls: true, muted: true, autoplay: true, playsinline: true,
+    'data-errors': 0, 'data-fatal': 0 });
+  video.muted = true;
+  const state = el('p', { class: 'dim', id: 'player-state' }, 'loading the player');
+  const problems = el('ul', { class: 'error', id: 'player-errors' });
+  const Hls = await loadHls();
+  if (!Hls.isSupported()) {
+    return [el('h2', {}, `Watch ${channel}/${output}`), el('p', { class: 'error', role: 'alert' }, 'This browser cannot play HLS with Media Source Extensions.')];
+  }
+  const hls = new Hls({ liveSyncDurationCount: 3 });
+  player = hls;
+  hls.on(Hls.Events.ERROR, (_, d) => {
+    video.dataset.errors = Number(video.dataset.errors) + 1;
+    if (d.fatal) video.dataset.fatal = Number(video.dataset.fatal) + 1;
+    problems.append(el('li', {}, `${d.fatal ? 'fatal: ' : ''}${d.type} ${d.details}${d.response?.code ? ` (HTTP ${d.response.code})` : ''}`));
+  });
+  hls.on(Hls.Events.FRAG_CHANGED, (_, d) => {
+    const f = d.frag;
+    state.textContent = `segment ${f.sn} · ${f.duration.toFixed(2)} s`
+      + `${f.programDateTime ? ` · ${new Date(f.programDateTime).toISOString()}` : ''} · ${video.videoWidth}×${video.videoHeight}`;
+  });
+  hls.loadSource(src);
+  hls.attachMedia(video);
+  return [el('h2', {}, `Watch ${channel}/${output}`), video, state, problems,
+    el('p', { class: 'dim' }, 'Playlist: ', el('a', { href: src }, src), ' · ', el('a', { href: '#/channels' }, 'back to the channels'))];
 };
 
 // A channel's status from the event stream, drawn into its card.
@@ -474,7 +532,7 @@ views.tokens = async () => {
 // --- routing, live updates -----------------------------------------------
 
 function current() {
-  const name = location.hash.replace(/^#\//, '') || 'pipelines';
+  const name = location.hash.replace(/^#\//, '').split('?')[0] || 'pipelines';
   return views[name] && name !== 'login' ? name : 'pipelines';
 }
 
@@ -484,7 +542,8 @@ main.addEventListener('input', () => { main.dataset.dirty = '1'; });
 
 let rendering = Promise.resolve();
 function refresh() {
-  if (!main.dataset.dirty) render();
+  // The player's view is left alone: drawing it again restarts the stream.
+  if (!main.dataset.dirty && current() !== 'watch') render();
 }
 
 function render() {
@@ -495,6 +554,7 @@ function render() {
       return;
     }
     const name = current();
+    if (name !== 'watch') stopPlayer();
     document.querySelectorAll('nav a').forEach((a) => a.classList.toggle('active', a.getAttribute('href') === `#/${name}`));
     try {
       const nodes = await views[name]();

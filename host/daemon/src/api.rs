@@ -247,6 +247,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/"),
     ("GET", "/assets/app.js"),
     ("GET", "/assets/style.css"),
+    ("GET", "/assets/hls.min.js"),
     ("GET", "/api/v1/pipelines"),
     ("POST", "/api/v1/pipelines"),
     ("GET", "/api/v1/pipelines/{name}"),
@@ -265,11 +266,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/channels/{name}/outputs"),
     ("DELETE", "/api/v1/channels/{name}/outputs/{id}"),
     ("GET", "/api/v1/events"),
+    ("GET", "/streams/{channel}/master.m3u8"),
+    ("GET", "/streams/{channel}/{output}/index.m3u8"),
+    ("GET", "/streams/{channel}/{output}/{segment}"),
 ];
 
-/// CORS for the configured origins; `None` (no CORS headers at all) when
-/// there are none or none is a valid header value.
-fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+/// CORS for the configured origins, allowing `methods` and request
+/// `headers`; `None` (no CORS headers at all) when there are none or none
+/// is a valid header value.
+pub(crate) fn cors(
+    origins: &[String],
+    methods: &[Method],
+    headers: &[header::HeaderName],
+) -> Option<tower_http::cors::CorsLayer> {
     use tower_http::cors::{AllowOrigin, CorsLayer};
     let origins: Vec<HeaderValue> =
         origins.iter().filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()).collect();
@@ -279,14 +288,27 @@ fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+            .allow_methods(methods.to_vec())
+            .allow_headers(headers.to_vec()),
     )
+}
+
+/// The streams alone, for the plain-HTTP address.
+pub fn streams_router(state: Shared) -> Router {
+    crate::streams::router(&state.config.streams_cors_origins)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
 }
 
 /// The API's routes.
 pub fn router(state: Shared) -> Router {
-    let cors = cors(&state.config.cors_origins);
+    let cors = cors(
+        &state.config.cors_origins,
+        &[Method::GET, Method::POST, Method::PUT, Method::DELETE],
+        &[header::AUTHORIZATION, header::CONTENT_TYPE],
+    );
+    let streams = crate::streams::router(&state.config.streams_cors_origins);
     let router = Router::new()
         .route("/health", get(health))
         .route("/api/v1/login", post(login))
@@ -317,6 +339,7 @@ pub fn router(state: Shared) -> Router {
         .route("/", get(crate::dashboard::index))
         .route("/assets/app.js", get(crate::dashboard::script))
         .route("/assets/style.css", get(crate::dashboard::style))
+        .route("/assets/hls.min.js", get(crate::dashboard::hls))
         .route("/api/v1/pipelines", get(pipelines::list).post(pipelines::create))
         .route("/api/v1/pipelines/{name}", get(pipelines::get).put(pipelines::update).delete(pipelines::delete))
         .route("/api/v1/pipelines/{name}/start", post(pipelines::start))
@@ -329,6 +352,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/channels/{name}/outputs", post(channels::add_output))
         .route("/api/v1/channels/{name}/outputs/{id}", axum::routing::delete(channels::remove_output))
         .route("/api/v1/events", get(events::stream))
+        .merge(streams)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), audit_layer))
@@ -340,7 +364,7 @@ pub fn router(state: Shared) -> Router {
     }
 }
 
-async fn not_found(method: Method, uri: axum::http::Uri) -> Problem {
+pub(crate) async fn not_found(method: Method, uri: axum::http::Uri) -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "Not found", format!("no route for {method} {}", uri.path()))
 }
 

@@ -36,6 +36,13 @@ pub struct Config {
     pub bundled_plugins: PathBuf,
     /// Whether a fresh state folder gets the demo pipelines, running.
     pub demo_pipelines: bool,
+    /// A plain-HTTP address that serves the HLS streams, and nothing else,
+    /// for players on closed networks. Unset, the default: streams are on
+    /// the HTTPS address only.
+    pub streams_http_listen: Option<SocketAddr>,
+    /// Origins whose web pages may fetch the streams (players on other
+    /// sites). Empty, the default: CORS is off for streams too.
+    pub streams_cors_origins: Vec<String>,
 }
 
 impl Default for Config {
@@ -52,6 +59,8 @@ impl Default for Config {
             flow_quota_mib: 2048,
             bundled_plugins: PathBuf::from("/usr/lib/stagebox/plugins"),
             demo_pipelines: true,
+            streams_http_listen: None,
+            streams_cors_origins: Vec::new(),
         }
     }
 }

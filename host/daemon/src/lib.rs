@@ -26,6 +26,7 @@ pub mod pipelines;
 mod plugins;
 pub mod server;
 pub mod store;
+mod streams;
 pub mod systemd;
 pub mod thumbnail;
 pub mod tls;

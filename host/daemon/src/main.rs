@@ -61,6 +61,14 @@ fn run(flags: Flags) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let addr = listener.local_addr()?;
+        let streams_listener = match config.streams_http_listen {
+            Some(at) => Some(
+                tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("listening for plain-HTTP streams on {at}"))?,
+            ),
+            None => None,
+        };
         let app_state = Arc::new(AppState::new(store, config, certificates)?);
         let bundled: Vec<&str> =
             app_state.engine.catalog().bundled().iter().map(|b| b.manifest.name.as_str()).collect();
@@ -71,6 +79,12 @@ fn run(flags: Flags) -> anyhow::Result<()> {
         stagebox_daemon::channels::resume(&app_state).await?;
         tokio::spawn(collect_stale_flows(app_state.clone()));
         let app = api::router(app_state.clone());
+        if let Some(listener) = streams_listener {
+            let at = listener.local_addr()?;
+            println!("stageboxd: serving streams on http://{at}");
+            tracing::info!("serving streams, and nothing else, on plain http://{at}");
+            tokio::spawn(server::serve_plain(listener, api::streams_router(app_state.clone())));
+        }
         let url = format!("https://{addr}");
         println!("stageboxd: listening on {url}");
         tracing::info!("serving the API on {url}");

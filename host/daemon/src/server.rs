@@ -43,6 +43,33 @@ async fn linger<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(mut str
     let _ = stream.shutdown().await;
 }
 
+/// Serves `app` on `listener` over plain HTTP (HTTP/1.1, or HTTP/2 with
+/// prior knowledge), for as long as the process runs. Only the streams
+/// are ever served this way.
+pub async fn serve_plain(listener: TcpListener, app: Router) {
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = app.map_request(move |mut r: hyper::Request<hyper::body::Incoming>| {
+                r.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+                r
+            });
+            let service = TowerToHyperService::new(service);
+            if let Err(e) = Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tcp), service).await {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,

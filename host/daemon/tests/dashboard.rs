@@ -9,9 +9,8 @@
 
 mod common;
 
-use common::{Daemon, admin_token, client, root};
+use common::{Daemon, admin_token, browser_script, client, root};
 use serde_json::json;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 fn demo_box(dir: &std::path::Path) -> (std::path::PathBuf, Daemon) {
@@ -71,11 +70,6 @@ fn the_dashboard_is_served_with_a_strict_policy_and_thumbnails_are_jpegs() {
 
 #[test]
 fn the_walkthrough_passes_in_headless_chromium() {
-    let walkthrough = root().join("tests/browser/walkthrough.mjs");
-    assert!(
-        root().join("tests/browser/node_modules/playwright-core").is_dir(),
-        "playwright-core is missing: run `cargo xtask setup`"
-    );
     let dir = tempfile::tempdir().unwrap();
     let (state, daemon) = demo_box(dir.path());
     let c = client(&state);
@@ -91,30 +85,19 @@ fn the_walkthrough_passes_in_headless_chromium() {
     let password = std::fs::read_to_string(state.join("admin-credential")).unwrap();
     let password = password.lines().find_map(|l| l.strip_prefix("password: ")).unwrap();
     let shots = root().join("target/screenshots");
-    let mut child = Command::new("node")
-        .arg(&walkthrough)
-        .env("STAGEBOX_URL", &daemon.url)
-        .env("STAGEBOX_PASSWORD", password)
-        .env("STAGEBOX_VIEWER_PASSWORD", viewer_password)
-        .env("STAGEBOX_WASM", stagebox_guest_artifacts::HOSTILE)
-        .env("STAGEBOX_SCREENSHOTS", &shots)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Bounded: the walkthrough takes about 20 s.
-    let deadline = std::time::Instant::now() + Duration::from_secs(180);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the walkthrough ran past 180 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "walkthrough failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("walkthrough passed"), "{stdout}");
+    // The walkthrough takes about 20 s.
+    browser_script(
+        "walkthrough.mjs",
+        &[
+            ("STAGEBOX_URL", daemon.url.as_ref()),
+            ("STAGEBOX_PASSWORD", password.as_ref()),
+            ("STAGEBOX_VIEWER_PASSWORD", viewer_password.as_ref()),
+            ("STAGEBOX_WASM", stagebox_guest_artifacts::HOSTILE.as_ref()),
+            ("STAGEBOX_SCREENSHOTS", shots.as_os_str()),
+        ],
+        Duration::from_secs(180),
+        "walkthrough passed",
+    );
     for shot in ["dashboard-pipelines.png", "dashboard-plugins.png", "dashboard-flows.png", "dashboard-viewer.png"] {
         assert!(shots.join(shot).metadata().unwrap().len() > 10_000, "{shot}");
     }

@@ -7,13 +7,14 @@ use crate::IoError;
 use crate::cue::{CueContext, CueDecision, CueFilter};
 use crate::failover::{Failover, FailoverConfig, Source, Switch};
 use crate::input::{Input, MERGE_WINDOW, bind};
-use crate::output::{Output, OutputConfig};
+use crate::output::{HlsStream, Output, OutputConfig};
 use crate::status::{ChannelStatus, CueStatus, SwitchStatus};
 use crate::url::InputUrl;
 use stagebox_media::rtp::Reorder;
 use stagebox_media::ts::{ContinuityCheck, PACKET_SIZE, Pmt, ProgramWatch, Restamper, SectionPacketizer};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -68,6 +69,8 @@ pub struct Channel {
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<ChannelStatus>,
     addresses: Vec<SocketAddr>,
+    /// The HLS outputs' streams, by output name, for the server to read.
+    hls: std::sync::Mutex<BTreeMap<String, Arc<HlsStream>>>,
     task: JoinHandle<()>,
 }
 
@@ -114,6 +117,8 @@ impl Channel {
             }
             slots.push(Slot::new(Output::open(output).await?, cues));
         }
+        let hls =
+            slots.iter().filter_map(|s| s.output.hls().map(|h| (s.output.config().id.clone(), h.clone()))).collect();
         let mut engine = Engine {
             name: config.name.clone(),
             failover: Failover::new(config.failover),
@@ -130,7 +135,7 @@ impl Channel {
         let (status_tx, status) = watch::channel(engine.status(Instant::now()));
         let (commands, rx) = mpsc::channel(16);
         let task = tokio::spawn(run(engine, sockets, config.batch, rx, status_tx));
-        Ok(Channel { name: config.name, commands, status, addresses, task })
+        Ok(Channel { name: config.name, commands, status, addresses, hls: std::sync::Mutex::new(hls), task })
     }
 
     /// The channel's name.
@@ -147,16 +152,37 @@ impl Channel {
     /// Adds an output while the channel runs; the others are not touched.
     pub async fn add_output(&self, config: OutputConfig, cues: Option<Box<dyn CueFilter>>) -> Result<(), IoError> {
         let output = Output::open(config).await?;
+        let hls = output.hls().map(|h| (output.config().id.clone(), h.clone()));
         let (tx, rx) = oneshot::channel();
         self.commands.send(Command::Add(Box::new(output), cues, tx)).await.map_err(|_| IoError::Stopped)?;
-        rx.await.map_err(|_| IoError::Stopped)?
+        rx.await.map_err(|_| IoError::Stopped)??;
+        if let Some((id, stream)) = hls {
+            self.hls_streams().insert(id, stream);
+        }
+        Ok(())
     }
 
     /// Removes an output while the channel runs.
     pub async fn remove_output(&self, id: &str) -> Result<(), IoError> {
         let (tx, rx) = oneshot::channel();
         self.commands.send(Command::Remove(id.to_owned(), tx)).await.map_err(|_| IoError::Stopped)?;
-        rx.await.map_err(|_| IoError::Stopped)?
+        rx.await.map_err(|_| IoError::Stopped)??;
+        self.hls_streams().remove(id);
+        Ok(())
+    }
+
+    fn hls_streams(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<HlsStream>>> {
+        self.hls.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The stream of HLS output `id`.
+    pub fn hls(&self, id: &str) -> Option<Arc<HlsStream>> {
+        self.hls_streams().get(id).cloned()
+    }
+
+    /// Every HLS output's stream, by output name.
+    pub fn hls_all(&self) -> Vec<(String, Arc<HlsStream>)> {
+        self.hls_streams().iter().map(|(id, s)| (id.clone(), s.clone())).collect()
     }
 
     /// Makes `source` the active input now (see [`Failover::select`]).

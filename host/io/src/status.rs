@@ -111,7 +111,7 @@ pub enum OutputState {
 pub struct OutputStatus {
     /// The output's name.
     pub id: String,
-    /// udp, rtp, srt or rtmp.
+    /// udp, rtp, srt, rtmp or hls.
     pub kind: &'static str,
     /// Its state.
     pub state: OutputState,
@@ -262,7 +262,11 @@ impl OutputCounters {
             datagrams: udp.then(|| self.datagrams.load(Relaxed)),
             sends: udp.then(|| self.sends.load(Relaxed)),
             last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
-            note: (self.kind == "rtmp").then_some("RTMP cannot carry SCTE-35: cues are not sent on this output"),
+            note: match self.kind {
+                "rtmp" => Some("RTMP cannot carry SCTE-35: cues are not sent on this output"),
+                "hls" => Some("SCTE-35 stays in the segments' transport stream; the playlist carries no cue tags yet"),
+                _ => None,
+            },
         }
     }
 }

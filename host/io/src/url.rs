@@ -6,7 +6,9 @@
 //! - `udp://10.0.0.7:5000?ttl=8&pkt_size=1316` and `rtp://…` to send;
 //! - `srt://host:port?mode=caller|listener&latency=120&passphrase=…&pbkeylen=16&streamid=…`
 //!   (latency in milliseconds, as `srt-live-transmit` takes it);
-//! - `rtmp://host[:port]/app/stream-key`.
+//! - `rtmp://host[:port]/app/stream-key`;
+//! - `hls://?segment=6&dvr=60`: packaged here and served by the box
+//!   (segment duration and DVR depth in seconds).
 //!
 //! An unknown parameter is an error, so a typo never silently does nothing.
 
@@ -84,6 +86,8 @@ pub enum OutputUrl {
     Srt(SrtUrl),
     /// RTMP push.
     Rtmp(RtmpUrl),
+    /// HLS, packaged in this box and served by it.
+    Hls(HlsUrl),
 }
 
 impl OutputUrl {
@@ -94,6 +98,7 @@ impl OutputUrl {
             OutputUrl::Udp(_) => "udp",
             OutputUrl::Srt(_) => "srt",
             OutputUrl::Rtmp(_) => "rtmp",
+            OutputUrl::Hls(_) => "hls",
         }
     }
 }
@@ -160,6 +165,25 @@ pub struct RtmpUrl {
     pub app: String,
     /// The stream key.
     pub stream: String,
+}
+
+/// An HLS output: `hls://?segment=6&dvr=60`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HlsUrl {
+    /// The segment duration aimed at, in seconds (`segment`, 1 to 30,
+    /// default 6). Segments start at keyframes, so each lasts at least
+    /// this unless the encoder's GOP is a divisor of it.
+    pub segment_s: u64,
+    /// How far back a player may seek, in seconds (`dvr`, from one segment
+    /// to 3600, default 60). The segments it covers are held in memory.
+    pub dvr_s: u64,
+}
+
+impl HlsUrl {
+    /// Segments the playlist keeps: enough to cover the DVR depth.
+    pub fn window_segments(&self) -> usize {
+        self.dvr_s.div_ceil(self.segment_s.max(1)).max(1) as usize
+    }
 }
 
 fn parse_url(text: &str) -> Result<url::Url, UrlError> {
@@ -230,10 +254,11 @@ impl OutputUrl {
             "udp" | "rtp" => udp_destination(&url).map(OutputUrl::Udp),
             "srt" => srt(&url).map(OutputUrl::Srt),
             "rtmp" => rtmp(&url).map(OutputUrl::Rtmp),
+            "hls" => hls(&url).map(OutputUrl::Hls),
             other => Err(UrlError::Scheme {
                 scheme: other.into(),
                 role: "output",
-                expected: "udp://, rtp://, srt:// or rtmp://",
+                expected: "udp://, rtp://, srt://, rtmp:// or hls://",
             }),
         }
     }
@@ -340,6 +365,34 @@ fn rtmp(url: &url::Url) -> Result<RtmpUrl, UrlError> {
     })
 }
 
+fn hls(url: &url::Url) -> Result<HlsUrl, UrlError> {
+    if url.host_str().is_some_and(|h| !h.is_empty()) || !matches!(url.path(), "" | "/") {
+        return Err(UrlError::Address(format!(
+            "{url}: hls:// names no place; the box serves it at /streams/CHANNEL/OUTPUT/index.m3u8"
+        )));
+    }
+    let mut out = HlsUrl { segment_s: 6, dvr_s: 60 };
+    for (name, value) in url.query_pairs() {
+        match &*name {
+            "segment" => out.segment_s = parameter(&name, &value, "whole seconds, 1 to 30")?,
+            "dvr" => out.dvr_s = parameter(&name, &value, "whole seconds, up to 3600")?,
+            _ => return Err(unknown(&name, url, "segment, dvr")),
+        }
+    }
+    let bad = |name: &str, value: u64, why: &str| UrlError::Parameter {
+        name: name.into(),
+        value: value.to_string(),
+        why: why.into(),
+    };
+    if !(1..=30).contains(&out.segment_s) {
+        return Err(bad("segment", out.segment_s, "whole seconds, 1 to 30"));
+    }
+    if out.dvr_s < out.segment_s || out.dvr_s > 3600 {
+        return Err(bad("dvr", out.dvr_s, "whole seconds, from one segment to 3600"));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,5 +464,24 @@ mod tests {
                 stream: "key-1".into()
             })
         );
+    }
+
+    #[test]
+    fn hls_outputs_take_segment_and_dvr() {
+        let parsed = OutputUrl::parse("hls://?segment=2&dvr=30").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed, OutputUrl::Hls(HlsUrl { segment_s: 2, dvr_s: 30 }));
+        let OutputUrl::Hls(hls) = parsed else { panic!("not hls") };
+        assert_eq!(hls.window_segments(), 15);
+        assert_eq!(OutputUrl::parse("hls://").unwrap_or_else(|e| panic!("{e}")).kind(), "hls");
+        for (bad, says) in [
+            ("hls://example.org/live", "names no place"),
+            ("hls://?segment=0", "segment"),
+            ("hls://?segment=2&dvr=1", "dvr"),
+            ("hls://?dvr=7200", "dvr"),
+            ("hls://?part=1", "unknown parameter"),
+        ] {
+            let e = OutputUrl::parse(bad).map(|u| format!("{u:?}")).expect_err(bad).to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
     }
 }

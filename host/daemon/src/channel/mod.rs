@@ -10,7 +10,7 @@ use crate::events::Events;
 use spec::{ChannelSpec, FieldError, OutputSpec};
 use stagebox_io::cue::CueFilter;
 use stagebox_io::failover::Source;
-use stagebox_io::output::OutputConfig;
+use stagebox_io::output::{HlsStream, OutputConfig};
 use stagebox_io::status::ChannelStatus;
 use stagebox_io::{Channel, ChannelConfig, IoError};
 use stagebox_plugins::{NodeLimits, Scte35Policy, World};
@@ -123,6 +123,16 @@ impl Distributor {
 
     fn channel(&self, name: &str) -> Option<Arc<Channel>> {
         self.lock().get(name).map(|r| r.channel.clone())
+    }
+
+    /// HLS output `output` of running channel `channel`.
+    pub fn hls(&self, channel: &str, output: &str) -> Option<Arc<HlsStream>> {
+        self.channel(channel)?.hls(output)
+    }
+
+    /// The HLS outputs of running channel `channel`, by output name.
+    pub fn hls_all(&self, channel: &str) -> Option<Vec<(String, Arc<HlsStream>)>> {
+        self.channel(channel).map(|c| c.hls_all())
     }
 
     /// The status of running channel `name`.

@@ -21,6 +21,8 @@ pub struct Daemon {
     pub domain: tempfile::TempDir,
     /// The SHA-256 of its certificate, as it printed it.
     pub fingerprint: String,
+    /// The plain-HTTP streams address, when configured.
+    pub streams_url: Option<String>,
 }
 
 impl Daemon {
@@ -57,8 +59,14 @@ impl Daemon {
             }
         });
         // Owned from here, so a failure below still kills the process.
-        let mut daemon =
-            Daemon { child, url: String::new(), printed_password: None, domain, fingerprint: String::new() };
+        let mut daemon = Daemon {
+            child,
+            url: String::new(),
+            printed_password: None,
+            domain,
+            fingerprint: String::new(),
+            streams_url: None,
+        };
         loop {
             let line = rx.recv_timeout(Duration::from_secs(20)).expect("stageboxd did not start within 20 s");
             if let Some(rest) = line.strip_prefix("stageboxd: first start: user admin, password ") {
@@ -66,6 +74,9 @@ impl Daemon {
             }
             if let Some(print) = line.strip_prefix("stageboxd: certificate SHA-256 ") {
                 daemon.fingerprint = print.to_owned();
+            }
+            if let Some(url) = line.strip_prefix("stageboxd: serving streams on ") {
+                daemon.streams_url = Some(url.to_owned());
             }
             if let Some(url) = line.strip_prefix("stageboxd: listening on ") {
                 daemon.url = url.to_owned();
@@ -251,4 +262,35 @@ pub fn eventually<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Optio
         assert!(Instant::now() < deadline, "{what} did not happen within {timeout:?}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Runs `tests/browser/SCRIPT` under Node.js with `env`, bounded by
+/// `limit`; fails with its output unless it exits 0 and prints `passed`.
+/// Returns what it printed.
+pub fn browser_script(script: &str, env: &[(&str, &std::ffi::OsStr)], limit: Duration, passed: &str) -> String {
+    assert!(
+        root().join("tests/browser/node_modules/playwright-core").is_dir(),
+        "playwright-core is missing: run `cargo xtask setup`"
+    );
+    let mut child = Command::new("node")
+        .arg(root().join("tests/browser").join(script))
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("{script} ran past {limit:?}:\n{}", String::from_utf8_lossy(&out.stdout));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(passed), "{stdout}");
+    stdout.into_owned()
 }

@@ -9,8 +9,11 @@
 //!   sends as the kernel allows.
 //! - SRT and RTMP run on their own tasks behind bounded queues,
 //!   reconnecting with back-off.
+//! - HLS packages on its own task behind the same bounded queue, and
+//!   publishes to an [`HlsStream`] that the daemon serves.
 
 mod backoff;
+pub mod hls;
 mod rtmp;
 mod srt;
 mod udp;
@@ -19,6 +22,7 @@ use crate::IoError;
 use crate::status::{OutputCounters, OutputState, OutputStatus};
 use crate::url::OutputUrl;
 use bytes::{Bytes, BytesMut};
+pub use hls::HlsStream;
 use stagebox_media::ts::PACKET_SIZE;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -38,7 +42,7 @@ pub struct OutputConfig {
     pub pids: Option<BTreeSet<u16>>,
 }
 
-/// Datagrams an SRT or RTMP output may have queued before new ones are dropped:
+/// Datagrams an SRT, RTMP or HLS output may have queued before new ones are dropped:
 /// about 1.3 s at 8 Mb/s.
 pub const QUEUE_DATAGRAMS: usize = 1024;
 
@@ -56,6 +60,7 @@ pub struct Output {
     gather: usize,
     pending: BytesMut,
     counters: Arc<OutputCounters>,
+    hls: Option<Arc<HlsStream>>,
 }
 
 impl Output {
@@ -63,6 +68,7 @@ impl Output {
     /// which connects (or listens) in the background.
     pub async fn open(config: OutputConfig) -> Result<Output, IoError> {
         let counters = Arc::new(OutputCounters::new(&config.url));
+        let mut hls = None;
         let (path, per_datagram) = match &config.url {
             OutputUrl::Udp(dest) => (Path::Udp(udp::UdpSink::open(dest).await?), dest.packets_per_datagram),
             OutputUrl::Srt(srt) => {
@@ -75,6 +81,13 @@ impl Output {
                 let task = tokio::spawn(rtmp::run(rtmp.clone(), rx, counters.clone()));
                 (Path::Queue { tx, task }, 7)
             }
+            OutputUrl::Hls(url) => {
+                let (tx, rx) = mpsc::channel(QUEUE_DATAGRAMS);
+                let stream = hls::stream(url);
+                hls = Some(stream.clone());
+                let task = tokio::spawn(hls::run(url.clone(), rx, counters.clone(), stream));
+                (Path::Queue { tx, task }, 7)
+            }
         };
         let gather = match &path {
             Path::Udp(sink) => {
@@ -83,7 +96,7 @@ impl Output {
             }
             Path::Queue { .. } => per_datagram * PACKET_SIZE,
         };
-        Ok(Output { config, path, per_datagram, gather, pending: BytesMut::with_capacity(gather), counters })
+        Ok(Output { config, path, per_datagram, gather, pending: BytesMut::with_capacity(gather), counters, hls })
     }
 
     /// The output's configuration.
@@ -132,6 +145,11 @@ impl Output {
     /// The output's status now.
     pub fn status(&self) -> OutputStatus {
         self.counters.status(&self.config.id)
+    }
+
+    /// The stream an HLS output publishes.
+    pub fn hls(&self) -> Option<&Arc<HlsStream>> {
+        self.hls.as_ref()
     }
 
     /// The counters, shared with the output's task.
