@@ -81,6 +81,7 @@ const BENCH_AREAS: &[(&str, &str, &str)] = &[
     ("timecode", "stagebox-plugins", "timecode"),
     ("api", "stagebox-daemon", "api"),
     ("distributor", "stagebox-io", "distributor"),
+    ("hls", "stagebox-io", "hls"),
 ];
 
 fn main() {

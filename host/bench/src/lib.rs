@@ -5,8 +5,11 @@
 use std::time::Instant;
 
 /// Prints one figure as `BENCH <name> <value> <unit> ref=<ref>:<value> ratio=<value/ref>`.
+/// A ratio under 0.01 gets enough digits to show it.
 pub fn report(name: &str, value: f64, unit: &str, ref_name: &str, ref_value: f64) {
-    println!("BENCH {name} {value:.3} {unit} ref={ref_name}:{ref_value:.3} ratio={:.3}", value / ref_value);
+    let ratio = value / ref_value;
+    let digits = if ratio.abs() < 0.01 { 6 } else { 3 };
+    println!("BENCH {name} {value:.3} {unit} ref={ref_name}:{ref_value:.3} ratio={ratio:.digits$}");
 }
 
 /// Runs `f` `iterations` times, five times over, and returns the best

@@ -95,6 +95,8 @@ pub struct Segmenter {
     reach: u64,
     /// The next segment starts a new time base.
     discontinuity: bool,
+    /// The size of the last segment made: the next one's first allocation.
+    last_size: usize,
 }
 
 /// Ticks from `from` to `to` across the 33-bit wrap.
@@ -118,6 +120,7 @@ impl Segmenter {
             frame: None,
             reach: 0,
             discontinuity: false,
+            last_size: 0,
         }
     }
 
@@ -214,12 +217,11 @@ impl Segmenter {
         let watch = &self.watch;
         self.psi.retain(|pid, _| *pid == 0 || watch.is_pmt(*pid));
         self.reach = 0;
-        Open {
-            pts,
-            utc_ms,
-            bytes: self.psi.values().flatten().copied().collect(),
-            discontinuity: std::mem::take(&mut self.discontinuity),
-        }
+        // Room for a segment like the last (and an eighth more), so it
+        // is not copied again and again as it grows.
+        let mut bytes = Vec::with_capacity(self.last_size + self.last_size / 8);
+        bytes.extend(self.psi.values().flatten());
+        Open { pts, utc_ms, bytes, discontinuity: std::mem::take(&mut self.discontinuity) }
     }
 
     /// Ends the stream: the segment being filled, if any, is finished.
@@ -232,6 +234,7 @@ impl Segmenter {
     fn close(&mut self, open: Open, duration: f64) -> Segment {
         let sequence = self.sequence;
         self.sequence += 1;
+        self.last_size = open.bytes.len().min(MAX_SEGMENT_BYTES);
         Segment {
             sequence,
             duration,
