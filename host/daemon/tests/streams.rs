@@ -4,11 +4,15 @@
 //! streams address; m3u8-rs reads the playlists; headers, CORS and the
 //! errors are checked; the output is removed live. And the dashboard's
 //! player (hls.js) plays it in headless Chromium
-//! (`tests/browser/player.mjs`).
+//! (`tests/browser/player.mjs`). SCTE-35 cues come out as playlist tags in
+//! each output's dialect, made by the bundled SCTE-35 plugin, at segments
+//! that start on their splice points; threefive decodes them.
 
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
 mod common;
+#[path = "../../io/tests/support/mod.rs"]
+mod io_support;
 
 use common::{Appliance, browser_script, eventually, root};
 use serde_json::json;
@@ -227,4 +231,124 @@ fn a_viewer_plays_the_channel_in_the_dashboard() {
     );
     println!("{out}");
     assert!(shots.join("dashboard-player.png").metadata().unwrap().len() > 10_000);
+}
+
+/// A splice_info_section from the ANSI/SCTE 35 §14 example `example`
+/// (base64), with its pts_adjustment set so its splice point falls at
+/// `pts`.
+fn cue_at(example: &str, pts: u64) -> Vec<u8> {
+    use stagebox_media::scte35::SpliceInfoSection;
+    use stagebox_media::scte35::policy::{StreamContext, splice_points};
+    let mut section = SpliceInfoSection::from_text(example).unwrap();
+    let at = splice_points(&section, &StreamContext { pts: 0, wall_clock_tai_ns: 0 })[0].pts;
+    section.pts_adjustment = (section.pts_adjustment + pts + (1 << 33) - at) % (1 << 33);
+    section.to_bytes().unwrap()
+}
+
+/// Milliseconds since 1970 of `2026-11-24T23:05:37.112Z`.
+fn date_ms(text: &str) -> i64 {
+    let p = m3u8_rs::parse_media_playlist_res(
+        format!("#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-PROGRAM-DATE-TIME:{text}\n#EXTINF:1,\na.ts\n").as_bytes(),
+    )
+    .unwrap_or_else(|e| panic!("{text}: {e:?}"));
+    p.segments[0].program_date_time.unwrap().timestamp_millis()
+}
+
+/// The segments of a media playlist, each with the tag lines before it
+/// (other than the playlist's own) and where it starts in the stream (the
+/// sum of the durations before it).
+fn tagged_segments(text: &str) -> Vec<(f64, Vec<String>)> {
+    let (mut out, mut tags, mut at, mut duration) = (Vec::new(), Vec::new(), 0.0, 0.0);
+    for line in text.lines() {
+        if let Some(d) = line.strip_prefix("#EXTINF:") {
+            duration = d.trim_end_matches(',').parse::<f64>().unwrap();
+        } else if line.starts_with("#EXT-X-DATERANGE") || line.starts_with("#EXT-X-CUE") {
+            tags.push(line.to_owned());
+        } else if !line.starts_with('#') && !line.is_empty() {
+            out.push((at, std::mem::take(&mut tags)));
+            at += duration;
+        }
+    }
+    out
+}
+
+#[test]
+fn cues_become_playlist_tags_at_their_splice_points() {
+    let dir = tempfile::tempdir().unwrap();
+    // 12 s with a keyframe each second and three cues, put in at 3, 6 and
+    // 9 s of the stream: a splice_insert out (§14.2) at the keyframe at
+    // 4 s, a placement opportunity start (§14.1) at 7 s, and an end
+    // (§14.3) whose splice point is long past, so immediate.
+    let examples: Vec<&str> = ["14.2", "14.1", "14.3"].iter().map(|n| io_support::spec_example(n)).collect();
+    let source = io_support::source_with(dir.path(), "testsrc", 12, |ts| {
+        let first = io_support::first_video_pts(ts);
+        [4, 7, -100]
+            .iter()
+            .zip(&examples)
+            .map(|(s, e)| cue_at(e, (first as i64 + s * 90_000).rem_euclid(1 << 33) as u64))
+            .collect()
+    });
+    let a = Appliance::new(&[]);
+    let input = free_port();
+    let output = |id: &str, dialect: &str| {
+        json!({ "id": id, "url": "hls://?segment=2&dvr=60",
+                "scte35": { "plugin": "scte35", "config": { "hls": [dialect] } } })
+    };
+    let spec = json!({
+        "name": "news",
+        "inputs": [format!("rtp://127.0.0.1:{input}")],
+        "outputs": [output("daterange", "daterange"), output("cues", "cue_out_in")],
+    });
+    a.ok("POST", "/api/v1/channels", Some(spec));
+    a.ok("POST", "/api/v1/channels/news/start", None);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sent = io_support::send_rtp(source.ts.clone(), format!("127.0.0.1:{input}").parse().unwrap(), stop);
+    sent.join().unwrap();
+    let playlist = |output: &str| {
+        let r = a.c.get(format!("{}/streams/news/{output}/index.m3u8", a.daemon.url)).send().unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().unwrap()
+    };
+    // Segments of 2 s, but cut at the splice points at 4 s (a keyframe the
+    // target would have cut at anyway) and 7 s; the immediate cue goes
+    // before the segment after the one open when it came (at 9 s of the
+    // stream: the one from 7 s was open, so the one from 9 s).
+    let daterange = tagged_segments(&playlist("daterange"));
+    let starts: Vec<f64> = daterange.iter().map(|(at, _)| (at * 10.0).round() / 10.0).collect();
+    assert_eq!(&starts[..6], [0.0, 2.0, 4.0, 6.0, 7.0, 9.0], "{daterange:?}");
+    let tagged: Vec<(f64, usize)> =
+        daterange.iter().filter(|(_, t)| !t.is_empty()).map(|(at, t)| ((at * 10.0).round() / 10.0, t.len())).collect();
+    assert_eq!(tagged, [(4.0, 1), (7.0, 1), (9.0, 1)], "{daterange:?}");
+    // threefive reads each tag's section back: the bytes sent, in order.
+    let hex: Vec<String> = daterange
+        .iter()
+        .flat_map(|(_, t)| t.iter())
+        .map(|l| l.split_once("=0x").map(|(_, h)| format!("0x{h}")).unwrap_or_else(|| panic!("no section in {l}")))
+        .collect();
+    assert!(daterange[2].1[0].contains("SCTE35-OUT=0x"), "{:?}", daterange[2]);
+    // The splice's date is the date of the segment that starts there (both
+    // from arrival times: within the network's and the muxer's jitter).
+    let text = playlist("daterange");
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| l.contains("SCTE35-OUT")).unwrap();
+    let date = |l: &str, key: &str| {
+        let v = l.split(key).nth(1).unwrap().trim_matches('"');
+        let v = &v[..v.find(['"', ',']).unwrap_or(v.len())];
+        date_ms(v)
+    };
+    let start = date(lines[at], "START-DATE=\"");
+    let segment = date(lines[at + 1], "#EXT-X-PROGRAM-DATE-TIME:");
+    assert!((start - segment).abs() < 200, "START-DATE {start} ms, segment {segment} ms: {}", lines[at]);
+    let decoded = io_support::threefive_decode_hex(&hex.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(decoded.iter().map(|(b, _)| b.clone()).collect::<Vec<_>>(), source.cues);
+    assert_eq!(decoded.iter().map(|(_, c)| *c).collect::<Vec<_>>(), [5, 6, 6], "splice_insert, time_signal ×2");
+    // The other output's dialect: CUE-OUT (with the break's duration)
+    // and CUE-IN, at the same places.
+    let cues = tagged_segments(&playlist("cues"));
+    let tagged: Vec<(f64, Vec<String>)> =
+        cues.into_iter().filter(|(_, t)| !t.is_empty()).map(|(at, t)| ((at * 10.0).round() / 10.0, t)).collect();
+    assert_eq!(tagged.len(), 3, "{tagged:?}");
+    assert_eq!(tagged[0].0, 4.0);
+    assert!(tagged[0].1[0].starts_with("#EXT-X-CUE-OUT:DURATION="), "{tagged:?}");
+    assert_eq!(tagged[2].1, ["#EXT-X-CUE-IN"], "{tagged:?}");
 }

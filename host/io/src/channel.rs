@@ -4,7 +4,7 @@
 //! no copies beyond the one into each output's datagram, no transcoding.
 
 use crate::IoError;
-use crate::cue::{CueContext, CueDecision, CueFilter};
+use crate::cue::{CueContext, CueDecision, CueFilter, CueOutcome};
 use crate::failover::{Failover, FailoverConfig, Source, Switch};
 use crate::input::{Input, MERGE_WINDOW, bind};
 use crate::output::{HlsStream, Output, OutputConfig};
@@ -477,34 +477,40 @@ impl Engine {
             if !slot.output.wants(pid) {
                 continue;
             }
-            let decisions: Vec<CueDecision> = match &mut slot.cues {
+            let outcomes: Vec<CueOutcome> = match &mut slot.cues {
                 Some(filter) => sections.iter().map(|s| filter.decide(s, &context)).collect(),
-                None => vec![CueDecision::Pass; sections.len()],
+                None => vec![CueDecision::Pass.into(); sections.len()],
             };
-            for d in &decisions {
-                match d {
+            for o in &outcomes {
+                match o.decision {
                     CueDecision::Pass => self.cues.passed += 1,
                     CueDecision::Drop => self.cues.dropped += 1,
                     CueDecision::Rewrite(_) => self.cues.rewritten += 1,
                 }
             }
-            if decisions.iter().all(|d| *d == CueDecision::Pass) {
+            if outcomes.iter().all(|o| o.decision == CueDecision::Pass) {
                 for mut packet in held.iter().copied() {
                     slot.restamper.restamp(&mut packet);
                     slot.push(&packet);
                 }
-                continue;
+            } else {
+                let mut packetizer = SectionPacketizer::new(pid, 0);
+                for (section, outcome) in sections.iter().zip(&outcomes) {
+                    let bytes = match &outcome.decision {
+                        CueDecision::Pass => section.as_slice(),
+                        CueDecision::Drop => continue,
+                        CueDecision::Rewrite(bytes) => bytes.as_slice(),
+                    };
+                    for mut packet in packetizer.packets(bytes) {
+                        slot.restamper.restamp(&mut packet);
+                        slot.push(&packet);
+                    }
+                }
             }
-            let mut packetizer = SectionPacketizer::new(pid, 0);
-            for (section, decision) in sections.iter().zip(decisions) {
-                let bytes = match &decision {
-                    CueDecision::Pass => section.as_slice(),
-                    CueDecision::Drop => continue,
-                    CueDecision::Rewrite(bytes) => bytes.as_slice(),
-                };
-                for mut packet in packetizer.packets(bytes) {
-                    slot.restamper.restamp(&mut packet);
-                    slot.push(&packet);
+            // After the cue's own packets, so the output sees them first.
+            for outcome in outcomes {
+                if !outcome.playlist.is_empty() {
+                    slot.output.annotate(outcome.playlist, outcome.splice_pts.unwrap_or(context.pts));
                 }
             }
         }

@@ -29,6 +29,10 @@ pub enum IoError {
     /// A channel or output description that cannot work.
     #[error("{0}")]
     Config(String),
+    /// An output's bounded queue was full and something that cannot be
+    /// counted as dropped packets was lost.
+    #[error("{0} lost: the output's queue was full")]
+    Overflow(&'static str),
     /// The channel's task has ended.
     #[error("the channel has stopped")]
     Stopped,

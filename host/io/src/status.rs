@@ -264,7 +264,10 @@ impl OutputCounters {
             last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
             note: match self.kind {
                 "rtmp" => Some("RTMP cannot carry SCTE-35: cues are not sent on this output"),
-                "hls" => Some("SCTE-35 stays in the segments' transport stream; the playlist carries no cue tags yet"),
+                "hls" => Some(
+                    "cue tags in the playlist come from this output's SCTE-35 plugin (its \"hls\" dialects); \
+                     without one, cues stay in the segments only",
+                ),
                 _ => None,
             },
         }

@@ -8,7 +8,7 @@
 
 mod support;
 
-use stagebox_io::cue::{CueContext, CueDecision, CueFilter};
+use stagebox_io::cue::{CueContext, CueDecision, CueFilter, CueOutcome};
 use stagebox_io::failover::{FailoverConfig, Reason, Source};
 use stagebox_io::output::OutputConfig;
 use stagebox_io::status::{ChannelStatus, InputState, OutputState};
@@ -296,17 +296,17 @@ async fn outputs_come_and_go_without_touching_the_others() {
 /// Drops every cue.
 struct DropAll;
 impl CueFilter for DropAll {
-    fn decide(&mut self, _: &[u8], _: &CueContext<'_>) -> CueDecision {
-        CueDecision::Drop
+    fn decide(&mut self, _: &[u8], _: &CueContext<'_>) -> CueOutcome {
+        CueDecision::Drop.into()
     }
 }
 
 /// Replaces every cue with the first one seen.
 struct Repeat(Option<Vec<u8>>);
 impl CueFilter for Repeat {
-    fn decide(&mut self, section: &[u8], context: &CueContext<'_>) -> CueDecision {
+    fn decide(&mut self, section: &[u8], context: &CueContext<'_>) -> CueOutcome {
         assert_eq!((context.pid, context.channel), (support::CUE_PID, "test"));
-        CueDecision::Rewrite(self.0.get_or_insert_with(|| section.to_vec()).clone())
+        CueDecision::Rewrite(self.0.get_or_insert_with(|| section.to_vec()).clone()).into()
     }
 }
 

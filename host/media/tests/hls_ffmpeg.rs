@@ -163,3 +163,40 @@ fn a_time_base_jump_is_a_discontinuity() {
     std::fs::write(dir.path().join("live.m3u8"), &text).unwrap();
     assert_eq!(frames(dir.path(), "v:0", "live.m3u8"), 2 * frames(dir.path(), "v:0", "source.ts"));
 }
+
+/// A splice point starts a segment at the first keyframe at or after it,
+/// whatever the target; one behind the stream, too far ahead, or asked for
+/// before any picture is refused.
+#[test]
+fn a_splice_point_starts_a_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let ts = support::lavfi_ts_for(dir.path(), "testsrc", "source.ts", 7, Some(25));
+    let mut segmenter = Segmenter::new(2.0);
+    assert!(!segmenter.cut_at(0), "no picture seen yet");
+    let mut segments = Vec::new();
+    let mut asked = false;
+    for (i, datagram) in ts.chunks(7 * PACKET_SIZE).enumerate() {
+        segments.extend(segmenter.push(datagram, i as i64));
+        let Some(latest) = segmenter.latest_pts() else { continue };
+        if !asked && !segments.is_empty() {
+            // Past 2 s: a splice half a second past the keyframe at 3 s
+            // (PTS of the first segment's start + 3.5 s) lands on the one
+            // at 4 s; and one just ahead of 4.5 s, so the 4 s keyframe is
+            // not early enough for it but the 5 s one is.
+            let first = segments[0].pts;
+            assert!(!segmenter.cut_at(latest), "not ahead");
+            assert!(!segmenter.cut_at(latest.wrapping_sub(90_000) & ((1 << 33) - 1)), "behind");
+            assert!(!segmenter.cut_at((latest + stagebox_media::hls::MAX_SPLIT_AHEAD + 1) % (1 << 33)), "too far");
+            assert!(segmenter.cut_at(first + 3 * 90_000 + 45_000));
+            assert!(segmenter.cut_at(first + 4 * 90_000 + 45_000));
+            asked = true;
+        }
+    }
+    segments.extend(segmenter.finish());
+    let durations: Vec<f64> = segments.iter().map(|s| (s.duration * 10.0).round() / 10.0).collect();
+    // Cut at 2 (target), 4 (the first splice), 5 (the second: 1 s after
+    // the last cut, under the target), then 7 (the end).
+    assert_eq!(durations, [2.0, 2.0, 1.0, 2.0], "{durations:?}");
+    let starts: Vec<u64> = segments.iter().map(|s| s.pts - segments[0].pts).collect();
+    assert_eq!(starts, [0, 2 * 90_000, 4 * 90_000, 5 * 90_000]);
+}

@@ -4,9 +4,19 @@
 
 use crate::events::Events;
 use crate::pipeline::scte35::outcome_json;
-use stagebox_io::cue::{CueContext, CueDecision, CueFilter};
+use stagebox_io::cue::{CueContext, CueDecision, CueFilter, CueOutcome};
+use stagebox_media::scte35::policy::TAI_UTC_OFFSET_S;
 use stagebox_plugins::Scte35Policy;
 use stagebox_plugins::types::{Decision, StreamContext};
+
+/// TAI now, from the system's UTC clock and TAI − UTC (37 s since 2017).
+/// Not CLOCK_TAI: the kernel only knows the offset where something (PTP,
+/// chrony) has told it, and elsewhere CLOCK_TAI reads as UTC, which put
+/// every cue's `START-DATE` 37 s early.
+fn tai_now_ns() -> u64 {
+    let utc = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (utc + std::time::Duration::from_secs(TAI_UTC_OFFSET_S.unsigned_abs())).as_nanos() as u64
+}
 
 /// One output's plugin.
 pub struct PluginCues {
@@ -21,11 +31,11 @@ pub struct PluginCues {
 }
 
 impl CueFilter for PluginCues {
-    fn decide(&mut self, section: &[u8], context: &CueContext<'_>) -> CueDecision {
+    fn decide(&mut self, section: &[u8], context: &CueContext<'_>) -> CueOutcome {
         let stream = StreamContext {
             pid: context.pid,
             pts: context.pts,
-            wall_clock: stagebox_flow::now_tai_ns(),
+            wall_clock: tai_now_ns(),
             channel: context.channel.to_owned(),
         };
         let index = self.seen;
@@ -45,7 +55,11 @@ impl CueFilter for PluginCues {
                 let mut data = outcome_json(index, &out, sent);
                 data["output"] = self.output.clone().into();
                 self.events.send_channel("scte35.decision", context.channel, data);
-                decision
+                CueOutcome {
+                    decision,
+                    playlist: out.hls_tags.into_iter().map(|t| t.line).collect(),
+                    splice_pts: out.splice_points.first().map(|p| p.pts),
+                }
             }
             Err(e) => {
                 // A failing plugin never eats a cue: the cue passes as it
@@ -57,7 +71,7 @@ impl CueFilter for PluginCues {
                     context.channel,
                     serde_json::json!({ "output": self.output, "index": index, "error": e.to_string() }),
                 );
-                CueDecision::Pass
+                CueDecision::Pass.into()
             }
         }
     }

@@ -1,16 +1,50 @@
 //! An HLS output: the channel's transport stream cut into segments at its
 //! keyframes (`stagebox_media::hls`), kept in memory for the DVR window,
 //! and published as a live media playlist that `stageboxd` serves.
+//!
+//! Cue tags (from the output's SCTE-35 plugin) go before the segment that
+//! starts at their splice point: the segmenter is asked to start one at
+//! the first keyframe there. A splice point the segmenter refuses (behind
+//! the stream, or more than five minutes ahead) counts as immediate: its
+//! tags go before the next segment to start.
 
 use crate::status::{OutputCounters, OutputState};
 use crate::url::HlsUrl;
 use bytes::Bytes;
 use stagebox_media::hls::{MediaPlaylist, Segment, Segmenter};
 use stagebox_media::ts::PACKET_SIZE;
+use stagebox_media::ts::{WRAP, ticks_forward};
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
+
+/// What the channel hands an HLS output.
+#[derive(Debug)]
+pub enum Item {
+    /// Transport packets, whole.
+    Packets(Bytes),
+    /// Playlist lines for a cue whose splice point is at `pts` (90 kHz).
+    Cue {
+        /// The lines.
+        lines: Vec<String>,
+        /// The splice point.
+        pts: u64,
+    },
+}
+
+/// Cues whose segment has not started yet, at most (the oldest go first).
+const MAX_WAITING_CUES: usize = 64;
+
+/// A cue waiting for its segment.
+struct Waiting {
+    lines: Vec<String>,
+    /// The splice point; `None`: the next segment to start.
+    pts: Option<u64>,
+    /// For an immediate cue: the first segment (by sequence number) it
+    /// may go before.
+    after: u64,
+}
 
 /// What the stream's readers see: the playlist and the segments it lists.
 #[derive(Default)]
@@ -85,10 +119,42 @@ struct Packager {
     playlist: MediaPlaylist,
     /// Size and duration of each segment in the window, oldest first.
     window: std::collections::VecDeque<(usize, f64)>,
+    /// Cues whose segment has not started yet.
+    waiting: Vec<Waiting>,
+    /// Segments completed so far.
+    completed: u64,
 }
 
 impl Packager {
+    /// A cue arrived: its segment is asked for, and its tags wait for it.
+    fn cue(&mut self, lines: Vec<String>, pts: u64, counters: &OutputCounters) {
+        let pts = self.segmenter.cut_at(pts).then_some(pts);
+        if self.waiting.len() == MAX_WAITING_CUES {
+            self.waiting.remove(0);
+            counters.error(&crate::IoError::Overflow("a cue's playlist tags (too many waiting)"));
+        }
+        // An immediate cue: the segment after the one being filled.
+        self.waiting.push(Waiting { lines, pts, after: self.completed + 1 });
+    }
+
+    /// The tags of the cues whose segment is `segment`.
+    fn tags_for(&mut self, segment: &Segment) -> Vec<String> {
+        let index = segment.sequence;
+        let due = |w: &Waiting| match w.pts {
+            // A discontinuity ends every wait: old splice points are in
+            // the old time base.
+            Some(pts) => segment.discontinuity || ticks_forward(pts, segment.pts) < WRAP / 2,
+            None => index >= w.after,
+        };
+        let (now, later): (Vec<Waiting>, Vec<Waiting>) = self.waiting.drain(..).partition(due);
+        self.waiting = later;
+        now.into_iter().flat_map(|w| w.lines).collect()
+    }
+
     fn publish(&mut self, segment: Segment, counters: &OutputCounters) {
+        let tags = self.tags_for(&segment);
+        self.playlist.annotate(tags);
+        self.completed += 1;
         let name = format!("{}-{}.ts", self.stream.epoch, segment.sequence);
         let size = segment.bytes.len();
         counters.sent((size / PACKET_SIZE) as u64, size);
@@ -120,17 +186,24 @@ pub fn stream(url: &HlsUrl) -> Arc<HlsStream> {
 
 /// The output's task: segments what the channel queues until the output
 /// is removed, then ends the playlist.
-pub async fn run(url: HlsUrl, mut rx: mpsc::Receiver<Bytes>, counters: Arc<OutputCounters>, stream: Arc<HlsStream>) {
+pub async fn run(url: HlsUrl, mut rx: mpsc::Receiver<Item>, counters: Arc<OutputCounters>, stream: Arc<HlsStream>) {
     let mut packager = Packager {
         stream,
         segmenter: Segmenter::new(url.segment_s as f64),
         playlist: MediaPlaylist::new(url.window_segments(), url.segment_s),
         window: Default::default(),
+        waiting: Vec::new(),
+        completed: 0,
     };
     counters.set_state(OutputState::Running);
-    while let Some(datagram) = rx.recv().await {
-        for segment in packager.segmenter.push(&datagram, now_ms()) {
-            packager.publish(segment, &counters);
+    while let Some(item) = rx.recv().await {
+        match item {
+            Item::Packets(datagram) => {
+                for segment in packager.segmenter.push(&datagram, now_ms()) {
+                    packager.publish(segment, &counters);
+                }
+            }
+            Item::Cue { lines, pts } => packager.cue(lines, pts, &counters),
         }
     }
     if let Some(segment) = packager.segmenter.finish() {

@@ -49,6 +49,7 @@ pub const QUEUE_DATAGRAMS: usize = 1024;
 enum Path {
     Udp(udp::UdpSink),
     Queue { tx: mpsc::Sender<Bytes>, task: JoinHandle<()> },
+    Hls { tx: mpsc::Sender<hls::Item>, task: JoinHandle<()> },
 }
 
 /// One running output, driven by its channel's task.
@@ -86,7 +87,7 @@ impl Output {
                 let stream = hls::stream(url);
                 hls = Some(stream.clone());
                 let task = tokio::spawn(hls::run(url.clone(), rx, counters.clone(), stream));
-                (Path::Queue { tx, task }, 7)
+                (Path::Hls { tx, task }, 7)
             }
         };
         let gather = match &path {
@@ -94,7 +95,7 @@ impl Output {
                 counters.set_state(OutputState::Running);
                 sink.batch_bytes()
             }
-            Path::Queue { .. } => per_datagram * PACKET_SIZE,
+            Path::Queue { .. } | Path::Hls { .. } => per_datagram * PACKET_SIZE,
         };
         Ok(Output { config, path, per_datagram, gather, pending: BytesMut::with_capacity(gather), counters, hls })
     }
@@ -139,6 +140,31 @@ impl Output {
                     }
                 }
             }
+            Path::Hls { tx, .. } => {
+                while !self.pending.is_empty() {
+                    let len = self.pending.len().min(self.per_datagram * PACKET_SIZE);
+                    let datagram = self.pending.split_to(len).freeze();
+                    if tx.try_send(hls::Item::Packets(datagram)).is_err() {
+                        self.counters.dropped((len / PACKET_SIZE) as u64);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Playlist lines for a cue whose splice point is at `pts` (90 kHz):
+    /// an HLS output starts a segment there and writes the lines before
+    /// it; other outputs have no playlist and ignore them.
+    pub fn annotate(&mut self, lines: Vec<String>, pts: u64) {
+        if !matches!(self.path, Path::Hls { .. }) {
+            return;
+        }
+        // The packets before the cue go first.
+        self.flush();
+        if let Path::Hls { tx, .. } = &self.path
+            && tx.try_send(hls::Item::Cue { lines, pts }).is_err()
+        {
+            self.counters.error(&IoError::Overflow("a cue's playlist tags"));
         }
     }
 
@@ -163,7 +189,7 @@ const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Drop for Output {
     fn drop(&mut self) {
-        if let Path::Queue { task, .. } = &self.path {
+        if let Path::Queue { task, .. } | Path::Hls { task, .. } = &self.path {
             // The queue closes with this output: a connected SRT output
             // then closes its connection cleanly, so the peer sees the end
             // at once. One still connecting or listening is stopped after

@@ -7,7 +7,7 @@
 #[path = "../../../media/tests/support/mod.rs"]
 mod media;
 
-pub use media::{ffmpeg, ffmpeg_cc_failures, threefive_cues};
+pub use media::{ffmpeg, ffmpeg_cc_failures, threefive_cues, threefive_decode_hex};
 use stagebox_media::rtp::{PT_MP2T, RtpHeader, write};
 use stagebox_media::scte35::SpliceInfoSection;
 use stagebox_media::ts::{Demuxer, Event, NULL_PID, PACKET_SIZE, SectionPacketizer};
@@ -38,6 +38,40 @@ pub struct Source {
 /// with the ANSI/SCTE 35 §14 examples put in on [`CUE_PID`] (in place of
 /// null packets, so the rate stays) and the PMT rewritten to list it.
 pub fn source(dir: &Path, pattern: &str, seconds: u32) -> Source {
+    source_with(dir, pattern, seconds, |_| {
+        media::scte35_spec_examples()
+            .iter()
+            .map(|(_, b64)| SpliceInfoSection::from_text(b64).unwrap().to_bytes().unwrap())
+            .collect()
+    })
+}
+
+/// The ANSI/SCTE 35 §14 example `number` ("14.2"), in base64.
+pub fn spec_example(number: &str) -> &'static str {
+    media::scte35_spec_examples()
+        .into_iter()
+        .find(|(name, _)| name.split_whitespace().next() == Some(number))
+        .map(|(_, b64)| b64)
+        .unwrap_or_else(|| panic!("no §{number} example"))
+}
+
+/// The first video PTS of a transport stream.
+pub fn first_video_pts(ts: &[u8]) -> u64 {
+    let mut demux = Demuxer::new();
+    demux
+        .push(ts)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Pes { pes, .. } if pes.stream_id & 0xf0 == 0xe0 => pes.pts,
+            _ => None,
+        })
+        .unwrap()
+}
+
+/// As [`source`], with the cues `cues` makes from the encoded stream (to
+/// place splice points on its timeline), spread evenly through it: cue k
+/// of n at k+1 / (n+1) of the stream.
+pub fn source_with(dir: &Path, pattern: &str, seconds: u32, cues: impl FnOnce(&[u8]) -> Vec<Vec<u8>>) -> Source {
     let name = format!("{pattern}.ts");
     ffmpeg(
         &[
@@ -68,10 +102,7 @@ pub fn source(dir: &Path, pattern: &str, seconds: u32) -> Source {
         dir,
     );
     let mut ts = std::fs::read(dir.join(&name)).unwrap();
-    let cues: Vec<Vec<u8>> = media::scte35_spec_examples()
-        .iter()
-        .map(|(_, b64)| SpliceInfoSection::from_text(b64).unwrap().to_bytes().unwrap())
-        .collect();
+    let cues = cues(&ts);
     // The PMT, with the SCTE-35 stream and the CUEI registration added.
     let mut demux = Demuxer::new();
     let events = demux.push(&ts);

@@ -6,4 +6,4 @@ mod playlist;
 mod segment;
 
 pub use playlist::{MediaPlaylist, iso8601};
-pub use segment::{Segment, Segmenter};
+pub use segment::{MAX_SPLIT_AHEAD, Segment, Segmenter};

@@ -1,7 +1,7 @@
 //! A live HLS media playlist (RFC 8216): a sliding window of segments with
 //! their `EXT-X-PROGRAM-DATE-TIME`, the media (and discontinuity) sequence
-//! moving on as old segments leave, and `EXT-X-ENDLIST` when the stream
-//! ends.
+//! moving on as old segments leave, tags placed before a segment (the
+//! SCTE-35 plugin's cue tags), and `EXT-X-ENDLIST` when the stream ends.
 
 use crate::calendar::civil_from_days;
 use std::collections::VecDeque;
@@ -14,6 +14,8 @@ struct Entry {
     duration: f64,
     utc_ms: i64,
     discontinuity: bool,
+    /// Lines written before the segment (cue tags).
+    tags: Vec<String>,
 }
 
 /// A live media playlist; see the module docs.
@@ -28,6 +30,8 @@ pub struct MediaPlaylist {
     /// Discontinuities that left the window.
     discontinuities: u64,
     ended: bool,
+    /// Tags waiting for the next segment.
+    tags: Vec<String>,
 }
 
 impl MediaPlaylist {
@@ -41,6 +45,7 @@ impl MediaPlaylist {
             first: 0,
             discontinuities: 0,
             ended: false,
+            tags: Vec::new(),
         }
     }
 
@@ -52,7 +57,8 @@ impl MediaPlaylist {
     /// it must, and never shrinks (RFC 8216 §6.2.1).
     pub fn push(&mut self, uri: impl Into<String>, duration: f64, utc_ms: i64, discontinuity: bool) -> Vec<String> {
         self.target_s = self.target_s.max(duration.round() as u64);
-        self.entries.push_back(Entry { uri: uri.into(), duration, utc_ms, discontinuity });
+        let tags = std::mem::take(&mut self.tags);
+        self.entries.push_back(Entry { uri: uri.into(), duration, utc_ms, discontinuity, tags });
         let mut gone = Vec::new();
         while self.entries.len() > self.window {
             if let Some(old) = self.entries.pop_front() {
@@ -62,6 +68,15 @@ impl MediaPlaylist {
             }
         }
         gone
+    }
+
+    /// Puts `lines` (whole tag lines, such as `#EXT-X-DATERANGE:…` or
+    /// `#EXT-X-CUE-OUT:…`) before the next segment pushed, after its
+    /// `EXT-X-DISCONTINUITY` and before its `EXT-X-PROGRAM-DATE-TIME`.
+    /// A line break inside a line would make another line: they are
+    /// replaced by spaces.
+    pub fn annotate(&mut self, lines: impl IntoIterator<Item = String>) {
+        self.tags.extend(lines.into_iter().map(|l| l.replace(['\r', '\n'], " ")));
     }
 
     /// The stream ended: the playlist says so, and players stop asking.
@@ -87,6 +102,9 @@ impl MediaPlaylist {
         for entry in &self.entries {
             if entry.discontinuity {
                 let _ = writeln!(out, "#EXT-X-DISCONTINUITY");
+            }
+            for tag in &entry.tags {
+                let _ = writeln!(out, "{tag}");
             }
             let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", iso8601(entry.utc_ms));
             let _ = writeln!(out, "#EXTINF:{:.3},", entry.duration);
@@ -139,6 +157,22 @@ mod tests {
         assert!(!text.contains("s1.ts") && text.contains("s4.ts") && !text.contains("ENDLIST"));
         p.end();
         assert!(p.render().ends_with("s4.ts\n#EXT-X-ENDLIST\n"));
+    }
+
+    #[test]
+    fn tags_go_before_the_next_segment_and_leave_with_it() {
+        let mut p = MediaPlaylist::new(2, 2);
+        p.push("a.ts", 2.0, 0, false);
+        p.annotate(["#EXT-X-CUE-OUT:DURATION=30.000".to_string(), "#EXT-OATCLS-SCTE35:/DA\nx".to_string()]);
+        p.push("b.ts", 2.0, 2000, true);
+        p.push("c.ts", 2.0, 4000, false);
+        let text = p.render();
+        let expected = "#EXT-X-DISCONTINUITY\n#EXT-X-CUE-OUT:DURATION=30.000\n#EXT-OATCLS-SCTE35:/DA x\n\
+                        #EXT-X-PROGRAM-DATE-TIME:1970-01-01T00:00:02.000Z\n#EXTINF:2.000,\nb.ts\n";
+        assert!(text.contains(expected), "{text}");
+        assert_eq!(text.matches("CUE-OUT").count(), 1, "once, before b.ts only: {text}");
+        p.push("d.ts", 2.0, 6000, false);
+        assert!(!p.render().contains("CUE-OUT"), "gone with b.ts");
     }
 
     #[test]

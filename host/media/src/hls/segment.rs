@@ -7,7 +7,7 @@
 //! the segment and marks the next one discontinuous; a stream without such
 //! access units (intra refresh) is cut anyway at four times the target.
 
-use crate::ts::{PACKET_SIZE, Packet, Pes, ProgramWatch, STREAM_TYPE_H264, WRAP};
+use crate::ts::{PACKET_SIZE, Packet, Pes, ProgramWatch, STREAM_TYPE_H264, WRAP, ticks_forward};
 use std::collections::BTreeMap;
 
 /// HEVC's stream_type.
@@ -21,6 +21,8 @@ const STREAM_TYPE_MPEG2: u8 = 0x02;
 /// moving on.
 const JUMP_FORWARD: u64 = 10 * 90_000;
 const JUMP_BACK: u64 = 90_000;
+/// How far ahead of the stream a splice point may be asked for: 5 minutes.
+pub const MAX_SPLIT_AHEAD: u64 = 300 * 90_000;
 
 /// A segment this big is cut at the next packet whatever it holds (64 s
 /// at 8 Mb/s): a stream whose time stands still cannot grow one forever.
@@ -97,11 +99,8 @@ pub struct Segmenter {
     discontinuity: bool,
     /// The size of the last segment made: the next one's first allocation.
     last_size: usize,
-}
-
-/// Ticks from `from` to `to` across the 33-bit wrap.
-fn ticks(from: u64, to: u64) -> u64 {
-    to.wrapping_sub(from) % WRAP
+    /// Splice points still ahead: a segment starts at each.
+    splits: Vec<u64>,
 }
 
 impl Segmenter {
@@ -121,6 +120,7 @@ impl Segmenter {
             reach: 0,
             discontinuity: false,
             last_size: 0,
+            splits: Vec::new(),
         }
     }
 
@@ -156,7 +156,7 @@ impl Segmenter {
         let _ = self.watch.observe(bytes);
         let Some((pts, start)) = self.access_unit(packet) else { return };
         if let Some(last) = self.last_pts.replace(pts) {
-            let (forward, back) = (ticks(last, pts), ticks(pts, last));
+            let (forward, back) = (ticks_forward(last, pts), ticks_forward(pts, last));
             if (forward < back && forward > JUMP_FORWARD) || (back <= forward && back > JUMP_BACK) {
                 // A new time base: the open segment ends where its own
                 // time did; the next starts at a decodable access unit.
@@ -180,13 +180,19 @@ impl Segmenter {
             }
             return;
         };
-        let after = ticks(open.pts, pts);
+        let after = ticks_forward(open.pts, pts);
         if after >= WRAP / 2 {
             return;
         }
-        // At a decodable access unit past the target, or at any past four
-        // times the target (a stream without them).
-        if (start && after >= self.target) || after >= 4 * self.target.max(90_000) {
+        // At a splice point's access unit, at a decodable access unit past
+        // the target, or at any past four times the target (a stream
+        // without them).
+        let due = |split: &u64| ticks_forward(*split, pts) < WRAP / 2;
+        let splice = start && after > 0 && self.splits.iter().any(due);
+        if splice {
+            self.splits.retain(|s| !due(s));
+        }
+        if splice || (start && after >= self.target) || after >= 4 * self.target.max(90_000) {
             self.cut(ticks_to_s(after), Some(pts), utc_ms, done);
         } else {
             self.reach = self.reach.max(after);
@@ -222,6 +228,30 @@ impl Segmenter {
         let mut bytes = Vec::with_capacity(self.last_size + self.last_size / 8);
         bytes.extend(self.psi.values().flatten());
         Open { pts, utc_ms, bytes, discontinuity: std::mem::take(&mut self.discontinuity) }
+    }
+
+    /// Asks for a segment to start at the first access unit a decoder can
+    /// start on at or after `pts` (a splice point), whatever the target
+    /// duration. Returns false, and does nothing, for a PTS not ahead of
+    /// the latest access unit, or more than [`MAX_SPLIT_AHEAD`] ahead of
+    /// it, or before any access unit was seen: the caller then treats the
+    /// splice as immediate. At most 16 splice points wait at a time; the
+    /// nearest are kept.
+    pub fn cut_at(&mut self, pts: u64) -> bool {
+        let Some(latest) = self.last_pts else { return false };
+        let ahead = ticks_forward(latest, pts);
+        if ahead == 0 || ahead > MAX_SPLIT_AHEAD {
+            return false;
+        }
+        self.splits.push(pts);
+        self.splits.sort_by_key(|s| ticks_forward(latest, *s));
+        self.splits.truncate(16);
+        true
+    }
+
+    /// The PTS of the latest video access unit seen.
+    pub fn latest_pts(&self) -> Option<u64> {
+        self.last_pts
     }
 
     /// Ends the stream: the segment being filled, if any, is finished.

@@ -10,7 +10,7 @@ use super::{Scte35Error, SpliceCommand};
 use serde::{Deserialize, Serialize};
 
 /// TAI − UTC in seconds since 2017-01-01 (no leap second since).
-const TAI_UTC_OFFSET_S: i64 = 37;
+pub const TAI_UTC_OFFSET_S: i64 = 37;
 /// PTS wraps at 2^33 ticks.
 const PTS_MODULO: u64 = 1 << 33;
 

@@ -130,6 +130,12 @@ pub struct Timeline {
 /// 2^33: where 90 kHz timestamps wrap.
 pub const WRAP: u64 = 1 << 33;
 
+/// 90 kHz ticks from `from` forward to `to` (33-bit timestamps), across
+/// the wrap: a `to` just behind `from` is almost [`WRAP`] ahead.
+pub fn ticks_forward(from: u64, to: u64) -> u64 {
+    to.wrapping_sub(from) % WRAP
+}
+
 impl Timeline {
     /// The extended value of `ts` (33 bits).
     pub fn extend(&mut self, ts: u64) -> u64 {

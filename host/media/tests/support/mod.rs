@@ -251,6 +251,29 @@ pub fn ffmpeg_cc_failures(dir: &Path, name: &str, ts: &[u8]) -> usize {
     String::from_utf8_lossy(&out.stderr).matches("Continuity check failed").count()
 }
 
+/// threefive's reading of each cue given in hex (`0xFC…`, as HLS tags
+/// carry them): the bytes it decoded, and the splice command type.
+pub fn threefive_decode_hex(cues: &[&str]) -> Vec<(Vec<u8>, u8)> {
+    let script = r#"
+import sys, threefive
+for h in sys.argv[1:]:
+    cue = threefive.Cue(h)
+    cue.decode()
+    print("CUE", cue.bites.hex(), cue.info_section.splice_command_type)
+"#;
+    let out = Command::new(python()).arg("-c").arg(script).args(cues).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("CUE "))
+        .map(|l| {
+            let (h, command) = l.split_once(' ').unwrap();
+            let bytes = (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect();
+            (bytes, command.trim().parse().unwrap())
+        })
+        .collect()
+}
+
 /// The SCTE-35 sections threefive finds in `dir/name`, as bytes.
 pub fn threefive_cues(dir: &Path, name: &str) -> Vec<Vec<u8>> {
     // One cue a line, in hex (threefive prints nothing else to stdout).
