@@ -1,11 +1,14 @@
 // The dashboard's HLS player in headless Chromium: a viewer opens a
 // running channel's HLS output from its card, and hls.js (built into the
 // firmware) plays it for at least 10 s of media: currentTime advances,
-// the video has its size, and hls.js reports no error at all.
+// the video has its size, and hls.js reports no error at all. A marker
+// posted on the channel is drawn on the timeline, and a click on it seeks
+// the playhead to its date.
 //
 // Run by host/daemon/tests/streams.rs with, in the environment:
 //   STAGEBOX_URL, STAGEBOX_USER, STAGEBOX_PASSWORD, STAGEBOX_CHANNEL,
-//   STAGEBOX_OUTPUT, STAGEBOX_SCREENSHOTS (a folder).
+//   STAGEBOX_OUTPUT, STAGEBOX_MARKER_TEXT, STAGEBOX_MARKER_MS,
+//   STAGEBOX_SCREENSHOTS (a folder).
 // Exits non-zero on the first failure.
 
 import { mkdirSync } from 'node:fs';
@@ -50,6 +53,19 @@ try {
   check(last.w === 640 && last.h === 360, `the picture is 640×360: ${last.w}×${last.h}`);
   check(last.errors === 0 && last.fatal === 0, `no hls.js error: ${last.problems}`);
   check(/segment \d+/.test(last.state), `the segment is shown: ${last.state}`);
+
+  step('a marker on the timeline seeks to its date');
+  const [markerText, markerMs] = [env('STAGEBOX_MARKER_TEXT'), Number(env('STAGEBOX_MARKER_MS'))];
+  await page.waitForSelector('#player-timeline .marker');
+  check((await page.textContent('#player-markers')).includes(markerText), 'the marker is listed');
+  check(await page.$('form.mark') === null, 'a viewer gets no marker form');
+  await page.click('#player-timeline .marker');
+  await page.waitForFunction((ms) => Math.abs(Number(document.getElementById('player').dataset.playingMs) - ms) < 1000,
+    markerMs, { timeout: 10000 });
+  const landed = Number(await page.evaluate(() => document.getElementById('player').dataset.playingMs));
+  console.log(`seeked to ${new Date(landed).toISOString()}, the marker is at ${new Date(markerMs).toISOString()}`);
+  const after = await video();
+  check(after.errors === 0, `no hls.js error after seeking: ${after.problems}`);
   check(errors.length === 0, `no page errors: ${errors.join('; ')}`);
   await page.screenshot({ path: join(shots, 'dashboard-player.png'), fullPage: true });
 

@@ -61,7 +61,7 @@ enum Command {
     #[command(subcommand)]
     Pipelines(remote::Pipelines),
     /// Distributor channels: list, show, apply a JSON file, start, stop,
-    /// remove, select the input, add and remove outputs.
+    /// remove, select the input, add and remove outputs, timeline markers.
     #[command(subcommand)]
     Channels(remote::Channels),
     /// Flows in the box's domain.

@@ -380,11 +380,68 @@ function loadHls() {
   return hlsLoaded;
 }
 
-// The player on screen, if any: stopped when another view is drawn.
+// The player on screen, if any (hls.js and its timers): stopped when
+// another view is drawn.
 let player = null;
 function stopPlayer() {
-  player?.destroy();
+  player?.hls.destroy();
+  player?.timers.forEach(clearInterval);
   player = null;
+}
+
+// The timeline under the video: the seekable range, the playhead, and the
+// channel's markers, each placed by its date (hls.js knows the date of
+// the playhead from EXT-X-PROGRAM-DATE-TIME) and seeking there on click.
+function markerTimeline(video, hls, channel) {
+  const bar = el('div', { class: 'timeline', id: 'player-timeline' });
+  const list = el('ul', { class: 'markers', id: 'player-markers' });
+  let markers = [];
+  const at = (ms) => {
+    const date = hls.playingDate;
+    return date ? video.currentTime + (ms - date.getTime()) / 1000 : null;
+  };
+  const seek = (m) => { const t = at(m.at_ms); if (t !== null) video.currentTime = t; };
+  const draw = () => {
+    const range = video.seekable;
+    if (!range.length) return;
+    const [from, to] = [range.start(0), range.end(range.length - 1)];
+    const place = (t) => `${(100 * (t - from)) / Math.max(to - from, 1)}%`;
+    const head = el('span', { class: 'playhead' });
+    head.style.left = place(video.currentTime);
+    const ticks = markers.map((m) => [m, at(m.at_ms)]).filter(([, t]) => t !== null && t >= from && t <= to)
+      .map(([m, t]) => {
+        const b = el('button', { type: 'button', class: 'marker', 'data-id': m.id, title: `${time(m.at_ms)} ${m.text}`, onclick: () => seek(m) });
+        b.style.left = place(t);
+        return b;
+      });
+    bar.replaceChildren(head, ...ticks);
+    list.replaceChildren(...markers.map((m) => el('li', {},
+      el('button', { type: 'button', class: 'seek', 'data-id': m.id, onclick: () => seek(m) }, time(m.at_ms)),
+      ` ${m.text} `, el('span', { class: 'dim' }, m.source))));
+  };
+  const load = async () => {
+    try { markers = (await api('GET', `/api/v1/channels/${encodeURIComponent(channel)}/markers`)).markers; } catch { /* drawn as before */ }
+    draw();
+  };
+  load();
+  video.addEventListener('timeupdate', () => { video.dataset.playingMs = hls.playingDate?.getTime() ?? ''; });
+  video.addEventListener('seeked', draw);
+  // Operators mark the moment on screen (the playhead's date).
+  const form = can('operator') ? el('form', { class: 'inline mark' },
+    el('label', {}, 'Marker', el('input', { name: 'text', placeholder: 'Kick-off', required: true, size: 24 })),
+    el('button', { type: 'submit' }, 'Mark here')) : null;
+  form?.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { text: form.elements.text.value };
+    if (hls.playingDate) body.at_ms = hls.playingDate.getTime();
+    try {
+      await api('POST', `/api/v1/channels/${encodeURIComponent(channel)}/markers`, body);
+      form.reset();
+      form.querySelectorAll('.error').forEach((e) => e.remove());
+      load();
+    } catch (e) { showError(form, e); }
+  });
+  return { nodes: [bar, el('h3', {}, 'Markers'), list, form], timers: [setInterval(load, 2000), setInterval(draw, 500)] };
 }
 
 // `#/watch?CHANNEL/OUTPUT`: one HLS output of a channel, played live.
@@ -404,7 +461,8 @@ views.watch = async () => {
     return [el('h2', {}, `Watch ${channel}/${output}`), el('p', { class: 'error', role: 'alert' }, 'This browser cannot play HLS with Media Source Extensions.')];
   }
   const hls = new Hls({ liveSyncDurationCount: 3 });
-  player = hls;
+  const timeline = markerTimeline(video, hls, channel);
+  player = { hls, timers: timeline.timers };
   hls.on(Hls.Events.ERROR, (_, d) => {
     video.dataset.errors = Number(video.dataset.errors) + 1;
     if (d.fatal) video.dataset.fatal = Number(video.dataset.fatal) + 1;
@@ -417,7 +475,8 @@ views.watch = async () => {
   });
   hls.loadSource(src);
   hls.attachMedia(video);
-  return [el('h2', {}, `Watch ${channel}/${output}`), video, state, problems,
+  return [el('h2', {}, `Watch ${channel}/${output}`), video, ...timeline.nodes.slice(0, 1), state, problems,
+    ...timeline.nodes.slice(1),
     el('p', { class: 'dim' }, 'Playlist: ', el('a', { href: src }, src), ' · ', el('a', { href: '#/channels' }, 'back to the channels'))];
 };
 

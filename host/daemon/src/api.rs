@@ -265,6 +265,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/channels/{name}/select"),
     ("POST", "/api/v1/channels/{name}/outputs"),
     ("DELETE", "/api/v1/channels/{name}/outputs/{id}"),
+    ("GET", "/api/v1/channels/{name}/markers"),
+    ("POST", "/api/v1/channels/{name}/markers"),
     ("GET", "/api/v1/events"),
     ("GET", "/streams/{channel}/master.m3u8"),
     ("GET", "/streams/{channel}/{output}/index.m3u8"),
@@ -351,6 +353,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/channels/{name}/select", post(channels::select))
         .route("/api/v1/channels/{name}/outputs", post(channels::add_output))
         .route("/api/v1/channels/{name}/outputs/{id}", axum::routing::delete(channels::remove_output))
+        .route("/api/v1/channels/{name}/markers", get(crate::markers::list).post(crate::markers::add))
         .route("/api/v1/events", get(events::stream))
         .merge(streams)
         .fallback(not_found)

@@ -20,6 +20,7 @@ mod dashboard;
 pub mod events;
 mod files;
 mod flows;
+pub mod markers;
 pub mod metrics;
 pub mod pipeline;
 pub mod pipelines;

@@ -204,6 +204,15 @@ fn the_cli_covers_every_resource_and_shows_the_apis_errors() {
     );
     assert_eq!(cli.json(&["channels", "show", "tv"])["spec"]["outputs"][1]["pids"], serde_json::json!([256, 257]));
     cli.run(&["channels", "select", "tv", "backup"]).fails_with("422 Invalid input: input: the channel has no backup");
+    // Timeline markers on the running channel: posted, listed, refused.
+    let marked = cli.run(&["channels", "mark", "tv", "Kick-off"]).ok();
+    assert!(marked.starts_with("marked tv at ") && marked.trim().ends_with(": Kick-off"), "{marked}");
+    let markers = cli.run(&["channels", "markers", "tv"]).ok();
+    assert!(markers.starts_with("ID") && markers.contains("api") && markers.contains("Kick-off"), "{markers}");
+    assert_eq!(cli.json(&["channels", "markers", "tv"])["markers"][0]["text"], "Kick-off");
+    cli.run(&["channels", "mark", "tv", "late", "--at-ms", "1"])
+        .fails_with("422 Invalid marker: at_ms: within an hour of now");
+    cli.run(&["channels", "markers", "nobody"]).fails_with("404 Not found: no channel \"nobody\" runs");
     assert_eq!(cli.run(&["channels", "rm-output", "tv", "b"]).ok().trim(), "removed output b from tv");
     cli.run(&["channels", "rm-output", "tv", "b"]).fails_with("404 Not found: channel \"tv\" has no output \"b\"");
     std::fs::write(&file, channel("second")).unwrap();

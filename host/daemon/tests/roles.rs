@@ -144,6 +144,8 @@ fn every_route_against_every_role_and_the_audit_log_has_every_change() {
             404,
         ),
         (Method::DELETE, "/api/v1/channels/nobody/outputs/o", None, "operator", 404),
+        (Method::GET, "/api/v1/channels/nobody/markers", None, "viewer", 404),
+        (Method::POST, "/api/v1/channels/nobody/markers", Some(json!({ "text": "x" })), "operator", 404),
         (Method::GET, "/api/v1/events", None, "viewer", 200),
     ];
     let rank = |r: &str| ["anonymous", "viewer", "operator", "admin"].iter().position(|x| *x == r).unwrap();

@@ -176,6 +176,43 @@ fn a_channel_is_served_as_live_hls() {
     assert!(out.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "", "decode errors");
 
+    // Timeline markers: one posted two seconds back, found on the HLS
+    // output's timeline; bad ones refused with the field named.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let made = a.ok("POST", "/api/v1/channels/news/markers", Some(json!({ "text": "Kick-off", "at_ms": now - 2000 })));
+    assert_eq!(
+        (made["id"].as_u64(), made["source"].as_str(), made["by"].as_str()),
+        (Some(1), Some("api"), Some("admin"))
+    );
+    let listed = a.ok("GET", "/api/v1/channels/news/markers", None);
+    let marker = &listed["markers"][0];
+    assert_eq!(marker["at_ms"].as_i64(), Some(now - 2000));
+    assert!(marker["at"].as_str().unwrap().ends_with('Z'), "{marker}");
+    // Player time: where that date falls among the segments listed.
+    let player = marker["player_s"]["hls"].as_f64().unwrap_or_else(|| panic!("{marker}"));
+    let latest = a.c.get(&media).send().unwrap().bytes().unwrap();
+    let Ok(m3u8_rs::Playlist::MediaPlaylist(p)) = m3u8_rs::parse_playlist_res(&latest) else { panic!() };
+    let mut start = 0.0;
+    let expected = p.segments.iter().enumerate().find_map(|(i, s)| {
+        let date = s.program_date_time.unwrap().timestamp_millis();
+        let into = (now - 2000 - date) as f64 / 1000.0;
+        let at = (p.media_sequence as usize + i) as f64; // 1 s segments
+        start = at;
+        (0.0..f64::from(s.duration)).contains(&into).then_some(at + into)
+    });
+    assert!(start > 0.0);
+    let expected = expected.unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&latest)));
+    assert!((player - expected).abs() < 0.05, "player_s {player}, from the playlist {expected}");
+    for (body, says) in [
+        (json!({ "text": "" }), "text: 1 to 200 characters"),
+        (json!({ "text": "x", "at_ms": now - 7_200_000 }), "at_ms: within an hour of now"),
+        (json!({ "text": "x", "when": 1 }), "unknown field"),
+    ] {
+        let (status, e) = a.call("POST", "/api/v1/channels/news/markers", Some(body));
+        assert!(matches!(status, 400 | 422), "{e}");
+        assert!(e["detail"].as_str().unwrap().contains(says), "{e}");
+    }
+
     // The plain-HTTP address serves streams and nothing else.
     let c = reqwest::blocking::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
     assert_eq!(c.get(format!("{plain}/streams/news/hls/index.m3u8")).send().unwrap().status(), 200);
@@ -204,17 +241,21 @@ fn a_viewer_plays_the_channel_in_the_dashboard() {
     let spec = json!({
         "name": "news",
         "inputs": [format!("rtp://127.0.0.1:{input}")],
-        "outputs": [{ "id": "hls", "url": "hls://?segment=1&dvr=10" }],
+        "outputs": [{ "id": "hls", "url": "hls://?segment=1&dvr=60" }],
     });
     a.ok("POST", "/api/v1/channels", Some(spec));
     a.ok("POST", "/api/v1/channels/news/start", None);
-    // Long enough for 10 s of playing after the player starts.
+    // Long enough for 10 s of playing after the player starts, and a seek.
     let _encoder = encoder(input, 60);
     let media = format!("{}/streams/news/hls/index.m3u8", a.daemon.url);
     eventually(Duration::from_secs(20), "three segments", || {
         let r = a.c.get(&media).send().unwrap();
         (r.status() == 200 && r.text().unwrap().matches("#EXTINF").count() >= 3).then_some(())
     });
+    // A marker a second back, for the player to seek to.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    a.ok("POST", "/api/v1/channels/news/markers", Some(json!({ "text": "Kick-off", "at_ms": now - 1000 })));
+    let marker_ms = (now - 1000).to_string();
     let shots = root().join("target/screenshots");
     let out = browser_script(
         "player.mjs",
@@ -224,6 +265,8 @@ fn a_viewer_plays_the_channel_in_the_dashboard() {
             ("STAGEBOX_PASSWORD", password.as_ref()),
             ("STAGEBOX_CHANNEL", "news".as_ref()),
             ("STAGEBOX_OUTPUT", "hls".as_ref()),
+            ("STAGEBOX_MARKER_TEXT", "Kick-off".as_ref()),
+            ("STAGEBOX_MARKER_MS", marker_ms.as_ref()),
             ("STAGEBOX_SCREENSHOTS", shots.as_os_str()),
         ],
         Duration::from_secs(120),
@@ -351,4 +394,23 @@ fn cues_become_playlist_tags_at_their_splice_points() {
     assert_eq!(tagged[0].0, 4.0);
     assert!(tagged[0].1[0].starts_with("#EXT-X-CUE-OUT:DURATION="), "{tagged:?}");
     assert_eq!(tagged[2].1, ["#EXT-X-CUE-IN"], "{tagged:?}");
+    // Each splice point is a timeline marker, once though two outputs'
+    // plugins saw it, on both outputs' timelines where its segment starts;
+    // the one long past is before either window.
+    let markers = a.ok("GET", "/api/v1/channels/news/markers", None);
+    let markers = markers["markers"].as_array().unwrap();
+    let texts: Vec<&str> = markers.iter().map(|m| m["text"].as_str().unwrap()).collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    assert!(texts[0].starts_with("SCTE-35 out, event ") && texts[0].ends_with(", 60.3 s"), "{texts:?}");
+    assert!(texts[2].starts_with("SCTE-35 in, event "), "{texts:?}");
+    for (m, at) in markers.iter().zip([Some(4.0), Some(7.0), None]) {
+        assert_eq!(m["source"], "scte35");
+        for output in ["daterange", "cues"] {
+            let player = m["player_s"][output].as_f64();
+            match at {
+                Some(at) => assert!(player.is_some_and(|p| (p - at).abs() < 0.3), "{output} {m}"),
+                None => assert_eq!(player, None, "{output} {m}"),
+            }
+        }
+    }
 }

@@ -1,9 +1,10 @@
 //! `stagebox channels`: list, show, apply a JSON file (create or change
-//! live), start, stop, remove, select the input, add and remove outputs.
+//! live), start, stop, remove, select the input, add and remove outputs,
+//! list and post timeline markers.
 
 use super::client::Client;
 use super::lifecycle::{self, Kind, Lifecycle};
-use super::output::{cell, items, print, table};
+use super::output::{cell, items, print, table, time};
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use reqwest::Method;
@@ -29,7 +30,7 @@ pub enum Command {
         name: String,
         /// The output's name.
         id: String,
-        /// Where it sends: udp://, rtp://, srt:// or rtmp://.
+        /// Where it sends: udp://, rtp://, srt://, rtmp:// or hls://.
         url: String,
         /// Only these PIDs (comma-separated; PSI always goes).
         #[arg(long, value_delimiter = ',')]
@@ -48,6 +49,43 @@ pub enum Command {
         /// The output's name.
         id: String,
     },
+    /// Lists a running channel's timeline markers.
+    Markers {
+        /// The channel.
+        name: String,
+    },
+    /// Marks a running channel's stream (now, or at `--at-ms`).
+    Mark {
+        /// The channel.
+        name: String,
+        /// What the marker says.
+        text: String,
+        /// When, in ms since 1970 UTC (within an hour of now).
+        #[arg(long)]
+        at_ms: Option<i64>,
+    },
+}
+
+fn marker_rows(v: &Value) -> String {
+    let rows: Vec<Vec<String>> = items(v, "markers")
+        .iter()
+        .map(|m| {
+            let player = m["player_s"]
+                .as_object()
+                .map(|p| {
+                    p.iter()
+                        .map(|(output, s)| match s.as_f64() {
+                            Some(s) => format!("{output} {s:.1} s"),
+                            None => format!("{output} -"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            vec![cell(&m["id"]), time(&m["at_ms"]), cell(&m["source"]), cell(&m["text"]), player]
+        })
+        .collect();
+    table(&["ID", "AT", "SOURCE", "TEXT", "PLAYER TIME"], &rows)
 }
 
 /// Bits per second as people read them.
@@ -171,6 +209,18 @@ pub fn run(client: &Client, command: Command, json: bool) -> Result<()> {
         Command::RmOutput { name, id } => {
             client.call(Method::DELETE, &format!("/api/v1/channels/{name}/outputs/{id}"), None)?;
             print(json, &json!({ "channel": name, "removed": id }), |_| format!("removed output {id} from {name}"));
+        }
+        Command::Markers { name } => {
+            let v = client.call(Method::GET, &format!("/api/v1/channels/{name}/markers"), None)?;
+            print(json, &v, marker_rows);
+        }
+        Command::Mark { name, text, at_ms } => {
+            let mut body = json!({ "text": text });
+            if let Some(at) = at_ms {
+                body["at_ms"] = json!(at);
+            }
+            let m = client.call(Method::POST, &format!("/api/v1/channels/{name}/markers"), Some(&body))?;
+            print(json, &m, |m| format!("marked {name} at {}: {}", cell(&m["at"]), cell(&m["text"])));
         }
     }
     Ok(())

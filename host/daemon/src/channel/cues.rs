@@ -3,11 +3,15 @@
 //! one, and each decision shows on the event stream.
 
 use crate::events::Events;
+use crate::markers::Markers;
 use crate::pipeline::scte35::outcome_json;
 use stagebox_io::cue::{CueContext, CueDecision, CueFilter, CueOutcome};
 use stagebox_media::scte35::policy::TAI_UTC_OFFSET_S;
+use stagebox_media::ts::{WRAP, ticks_forward};
 use stagebox_plugins::Scte35Policy;
+use stagebox_plugins::types::SpliceKind;
 use stagebox_plugins::types::{Decision, StreamContext};
+use std::sync::Arc;
 
 /// TAI now, from the system's UTC clock and TAI − UTC (37 s since 2017).
 /// Not CLOCK_TAI: the kernel only knows the offset where something (PTP,
@@ -18,16 +22,47 @@ fn tai_now_ns() -> u64 {
     (utc + std::time::Duration::from_secs(TAI_UTC_OFFSET_S.unsigned_abs())).as_nanos() as u64
 }
 
+/// The signed distance from `from` to `to` on the 33-bit timeline, the
+/// shorter way round, in ms.
+fn pts_distance_ms(from: u64, to: u64) -> i64 {
+    let ahead = ticks_forward(from, to);
+    let ahead = if ahead > WRAP / 2 { ahead as i64 - WRAP as i64 } else { ahead as i64 };
+    ahead / 90
+}
+
 /// One output's plugin.
 pub struct PluginCues {
     /// The plugin instance.
     pub policy: Scte35Policy,
     /// Where decisions are reported.
     pub events: Events,
+    /// Where splice points become timeline markers.
+    pub markers: Arc<Markers>,
     /// The output's name.
     pub output: String,
     /// Cues seen, for the decision events.
     pub seen: u64,
+}
+
+impl PluginCues {
+    /// A splice point as a timeline marker, dated by its arrival and how
+    /// far ahead its PTS is. Every output with a plugin sees the same cue:
+    /// the first to mark it does.
+    fn mark(&self, context: &CueContext<'_>, point: &stagebox_plugins::types::SplicePoint) {
+        let now = crate::api::now_ms() as i64;
+        let at_ms = now + pts_distance_ms(context.pts, point.pts);
+        let kind = match point.kind {
+            SpliceKind::Out => "out",
+            SpliceKind::In => "in",
+        };
+        let mut text = format!("SCTE-35 {kind}, event {}", point.event_id);
+        if let Some(d) = point.duration {
+            text.push_str(&format!(", {:.1} s", d as f64 / 90_000.0));
+        }
+        if let Some(marker) = self.markers.add_once(context.channel, text, "scte35", self.output.clone(), at_ms) {
+            self.events.send_channel("channel.marker", context.channel, crate::markers::event_json(&marker));
+        }
+    }
 }
 
 impl CueFilter for PluginCues {
@@ -55,6 +90,9 @@ impl CueFilter for PluginCues {
                 let mut data = outcome_json(index, &out, sent);
                 data["output"] = self.output.clone().into();
                 self.events.send_channel("scte35.decision", context.channel, data);
+                for point in &out.splice_points {
+                    self.mark(context, point);
+                }
                 CueOutcome {
                     decision,
                     playlist: out.hls_tags.into_iter().map(|t| t.line).collect(),

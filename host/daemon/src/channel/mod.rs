@@ -7,6 +7,7 @@ pub mod spec;
 
 use crate::catalog::Catalog;
 use crate::events::Events;
+use crate::markers::Markers;
 use spec::{ChannelSpec, FieldError, OutputSpec};
 use stagebox_io::cue::CueFilter;
 use stagebox_io::failover::Source;
@@ -56,12 +57,23 @@ impl Drop for Running {
 pub struct Distributor {
     events: Events,
     running: Mutex<BTreeMap<String, Running>>,
+    markers: Arc<Markers>,
 }
 
 impl Distributor {
     /// No channel running yet.
     pub fn new(events: Events) -> Distributor {
-        Distributor { events, running: Mutex::default() }
+        Distributor { events, running: Mutex::default(), markers: Arc::default() }
+    }
+
+    /// Where channel events go.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// The running channels' timeline markers.
+    pub fn markers(&self) -> &Markers {
+        &self.markers
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Running>> {
@@ -108,8 +120,13 @@ impl Distributor {
                 let mut policy = Scte35Policy::new(plugin, &name, &cue.config.to_string(), limits)
                     .map_err(|e| bad("scte35.plugin", e.to_string()))?;
                 policy.prepare().map_err(|e| bad("scte35.config", e.to_string()))?;
-                let filter =
-                    cues::PluginCues { policy, events: self.events.clone(), output: output.id.clone(), seen: 0 };
+                let filter = cues::PluginCues {
+                    policy,
+                    events: self.events.clone(),
+                    markers: self.markers.clone(),
+                    output: output.id.clone(),
+                    seen: 0,
+                };
                 Some(Box::new(filter) as Box<dyn CueFilter>)
             }
         };
@@ -155,6 +172,7 @@ impl Distributor {
     /// Stops channel `name`; whether it ran.
     pub fn stop(&self, name: &str) -> bool {
         let stopped = self.lock().remove(name).is_some();
+        self.markers.clear(name);
         if stopped {
             self.events.send_channel("channel.stopped", name, serde_json::json!({}));
             tracing::info!("channel {name} stopped");

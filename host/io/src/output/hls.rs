@@ -57,6 +57,10 @@ struct Published {
     /// Bits per second over the segments in the window
     /// (`AVERAGE-BANDWIDTH`).
     average_bps: u64,
+    /// Each segment in the window: its first packet's arrival (ms since
+    /// 1970 UTC, its program date-time), and its start and duration on
+    /// the output's timeline (seconds since the first segment).
+    timeline: std::collections::VecDeque<(i64, f64, f64)>,
 }
 
 /// A live HLS stream held in memory: the newest media playlist and the
@@ -101,6 +105,18 @@ impl HlsStream {
         p.playlist.as_ref().map(|_| (p.peak_bps, p.average_bps))
     }
 
+    /// Where `utc_ms` (a program date-time) falls on this output's
+    /// timeline: seconds since its first segment began, which is where a
+    /// player that had played it from the start would be. `None` outside
+    /// the window.
+    pub fn player_time(&self, utc_ms: i64) -> Option<f64> {
+        let p = self.published.read().unwrap_or_else(PoisonError::into_inner);
+        p.timeline.iter().find_map(|&(date, start, duration)| {
+            let into = (utc_ms - date) as f64 / 1000.0;
+            (0.0..duration).contains(&into).then_some(start + into)
+        })
+    }
+
     /// The segment duration asked for, in seconds.
     pub fn target_s(&self) -> u64 {
         self.target_s
@@ -123,6 +139,8 @@ struct Packager {
     waiting: Vec<Waiting>,
     /// Segments completed so far.
     completed: u64,
+    /// Seconds of segments completed so far.
+    elapsed: f64,
 }
 
 impl Packager {
@@ -157,6 +175,7 @@ impl Packager {
         self.completed += 1;
         let name = format!("{}-{}.ts", self.stream.epoch, segment.sequence);
         let size = segment.bytes.len();
+        let segment_duration = segment.duration;
         counters.sent((size / PACKET_SIZE) as u64, size);
         let gone = self.playlist.push(name.clone(), segment.duration, segment.utc_ms, segment.discontinuity);
         self.window.push_back((size, segment.duration));
@@ -173,7 +192,11 @@ impl Packager {
             p.playlist = Some(text);
             p.peak_bps = p.peak_bps.max(bps(size, segment.duration));
             p.average_bps = bps(bytes, seconds);
+            p.timeline.push_back((segment.utc_ms, self.elapsed, segment.duration));
+            let len = p.timeline.len();
+            p.timeline.drain(..gone.len().min(len));
         }
+        self.elapsed += segment_duration;
         self.stream.updates.send_modify(|n| *n += 1);
     }
 }
@@ -194,6 +217,7 @@ pub async fn run(url: HlsUrl, mut rx: mpsc::Receiver<Item>, counters: Arc<Output
         window: Default::default(),
         waiting: Vec::new(),
         completed: 0,
+        elapsed: 0.0,
     };
     counters.set_state(OutputState::Running);
     while let Some(item) = rx.recv().await {
