@@ -163,6 +163,9 @@ fn a_channel_is_served_as_live_hls() {
     };
     assert_eq!(master.variants.len(), 1);
     assert_eq!(master.variants[0].uri, "hls/index.m3u8");
+    // The encoder's x264 High profile (yuv420p from testsrc2) at level 3.0
+    // for 640×360, and AAC LC.
+    assert_eq!(master.variants[0].codecs.as_deref(), Some("avc1.64001e,mp4a.40.2"));
     let bandwidth = master.variants[0].bandwidth;
     assert!((500_000..3_000_000).contains(&bandwidth), "BANDWIDTH={bandwidth} for a 1.1 Mb/s stream");
 
@@ -382,18 +385,25 @@ fn cues_become_playlist_tags_at_their_splice_points() {
     let start = date(lines[at], "START-DATE=\"");
     let segment = date(lines[at + 1], "#EXT-X-PROGRAM-DATE-TIME:");
     assert!((start - segment).abs() < 200, "START-DATE {start} ms, segment {segment} ms: {}", lines[at]);
-    let decoded = io_support::threefive_decode_hex(&hex.iter().map(String::as_str).collect::<Vec<_>>());
+    let decoded = io_support::threefive_decode(&hex.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(decoded.iter().map(|(b, _)| b.clone()).collect::<Vec<_>>(), source.cues);
     assert_eq!(decoded.iter().map(|(_, c)| *c).collect::<Vec<_>>(), [5, 6, 6], "splice_insert, time_signal ×2");
-    // The other output's dialect: CUE-OUT (with the break's duration)
-    // and CUE-IN, at the same places.
+    // The other output's dialect: CUE-OUT (with the break's duration),
+    // CUE-OUT-CONT on the segment inside the break (with the section as
+    // sent), the second break's CUE-OUT, and CUE-IN.
     let cues = tagged_segments(&playlist("cues"));
     let tagged: Vec<(f64, Vec<String>)> =
         cues.into_iter().filter(|(_, t)| !t.is_empty()).map(|(at, t)| ((at * 10.0).round() / 10.0, t)).collect();
-    assert_eq!(tagged.len(), 3, "{tagged:?}");
-    assert_eq!(tagged[0].0, 4.0);
-    assert!(tagged[0].1[0].starts_with("#EXT-X-CUE-OUT:DURATION="), "{tagged:?}");
-    assert_eq!(tagged[2].1, ["#EXT-X-CUE-IN"], "{tagged:?}");
+    let at: Vec<f64> = tagged.iter().map(|(at, _)| *at).collect();
+    assert_eq!(at, [4.0, 6.0, 7.0, 9.0], "{tagged:?}");
+    assert_eq!(tagged[0].1, ["#EXT-X-CUE-OUT:DURATION=60.293"], "{tagged:?}");
+    let cont = &tagged[1].1[0];
+    assert!(cont.starts_with("#EXT-X-CUE-OUT-CONT:ElapsedTime=2.000,Duration=60.293,SCTE35="), "{cont}");
+    let b64 = cont.split_once("SCTE35=").unwrap().1;
+    let decoded = io_support::threefive_decode(&[b64]);
+    assert_eq!(decoded[0].0, source.cues[0], "the CONT line carries the break's section");
+    assert_eq!(tagged[2].1, ["#EXT-X-CUE-OUT:DURATION=307.000"], "{tagged:?}");
+    assert_eq!(tagged[3].1, ["#EXT-X-CUE-IN"], "{tagged:?}");
     // Each splice point is a timeline marker, once though two outputs'
     // plugins saw it, on both outputs' timelines where its segment starts;
     // the one long past is before either window.

@@ -7,6 +7,7 @@ use crate::IoError;
 use crate::cue::{CueContext, CueDecision, CueFilter, CueOutcome};
 use crate::failover::{Failover, FailoverConfig, Source, Switch};
 use crate::input::{Input, MERGE_WINDOW, bind};
+use crate::output::hls::PlaylistCue;
 use crate::output::{HlsStream, Output, OutputConfig};
 use crate::status::{ChannelStatus, CueStatus, SwitchStatus};
 use crate::url::InputUrl;
@@ -508,9 +509,18 @@ impl Engine {
                 }
             }
             // After the cue's own packets, so the output sees them first.
-            for outcome in outcomes {
+            for (section, outcome) in sections.iter().zip(outcomes) {
+                let section = match outcome.decision {
+                    CueDecision::Pass => section.clone(),
+                    CueDecision::Rewrite(bytes) => bytes,
+                    CueDecision::Drop => continue,
+                };
                 if !outcome.playlist.is_empty() {
-                    slot.output.annotate(outcome.playlist, outcome.splice_pts.unwrap_or(context.pts));
+                    slot.output.annotate(PlaylistCue {
+                        lines: outcome.playlist,
+                        pts: outcome.splice_pts.unwrap_or(context.pts),
+                        section,
+                    });
                 }
             }
         }

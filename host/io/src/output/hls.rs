@@ -6,12 +6,15 @@
 //! starts at their splice point: the segmenter is asked to start one at
 //! the first keyframe there. A splice point the segmenter refuses (behind
 //! the stream, or more than five minutes ahead) counts as immediate: its
-//! tags go before the next segment to start.
+//! tags go before the next segment to start. Inside a break opened by
+//! `#EXT-X-CUE-OUT:DURATION=…` each segment gets `#EXT-X-CUE-OUT-CONT`
+//! until `#EXT-X-CUE-IN` or the break's end.
 
 use crate::status::{OutputCounters, OutputState};
 use crate::url::HlsUrl;
 use bytes::Bytes;
 use stagebox_media::hls::{MediaPlaylist, Segment, Segmenter};
+use stagebox_media::scte35::policy::cue_out_cont;
 use stagebox_media::ts::PACKET_SIZE;
 use stagebox_media::ts::{WRAP, ticks_forward};
 use std::collections::HashMap;
@@ -24,13 +27,38 @@ use tokio::sync::{mpsc, watch};
 pub enum Item {
     /// Transport packets, whole.
     Packets(Bytes),
-    /// Playlist lines for a cue whose splice point is at `pts` (90 kHz).
-    Cue {
-        /// The lines.
-        lines: Vec<String>,
-        /// The splice point.
-        pts: u64,
-    },
+    /// A cue's playlist lines.
+    Cue(PlaylistCue),
+}
+
+/// A cue as an HLS output's playlist shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaylistCue {
+    /// The lines its SCTE-35 plugin made, in the output's dialects.
+    pub lines: Vec<String>,
+    /// Its splice point (90 kHz PTS), or where it came in the stream.
+    pub pts: u64,
+    /// The section as the output sent it (for `#EXT-X-CUE-OUT-CONT`).
+    pub section: Vec<u8>,
+}
+
+/// A break opened by `#EXT-X-CUE-OUT:DURATION=…`: each later segment
+/// inside it gets `#EXT-X-CUE-OUT-CONT`, until `#EXT-X-CUE-IN` or the
+/// duration has passed.
+struct Break {
+    /// 90 kHz ticks.
+    duration: u64,
+    /// Ticks of the break's segments published so far.
+    elapsed: u64,
+    section: Vec<u8>,
+}
+
+impl Break {
+    /// The break a cue's lines open, if one opens with a known duration.
+    fn opened_by(lines: &[String], section: &[u8]) -> Option<Break> {
+        let duration: f64 = lines.iter().find_map(|l| l.strip_prefix("#EXT-X-CUE-OUT:DURATION="))?.parse().ok()?;
+        Some(Break { duration: (duration * 90_000.0).round() as u64, elapsed: 0, section: section.to_vec() })
+    }
 }
 
 /// Cues whose segment has not started yet, at most (the oldest go first).
@@ -39,6 +67,7 @@ const MAX_WAITING_CUES: usize = 64;
 /// A cue waiting for its segment.
 struct Waiting {
     lines: Vec<String>,
+    section: Vec<u8>,
     /// The splice point; `None`: the next segment to start.
     pts: Option<u64>,
     /// For an immediate cue: the first segment (by sequence number) it
@@ -61,6 +90,9 @@ struct Published {
     /// 1970 UTC, its program date-time), and its start and duration on
     /// the output's timeline (seconds since the first segment).
     timeline: std::collections::VecDeque<(i64, f64, f64)>,
+    /// The `CODECS` attribute, from the latest segment that names every
+    /// stream (see `stagebox_media::hls::codecs`).
+    codecs: Option<String>,
 }
 
 /// A live HLS stream held in memory: the newest media playlist and the
@@ -117,6 +149,11 @@ impl HlsStream {
         })
     }
 
+    /// The variant's `CODECS` (`avc1.64001f,mp4a.40.2`), when known.
+    pub fn codecs(&self) -> Option<String> {
+        self.published.read().unwrap_or_else(PoisonError::into_inner).codecs.clone()
+    }
+
     /// The segment duration asked for, in seconds.
     pub fn target_s(&self) -> u64 {
         self.target_s
@@ -141,22 +178,48 @@ struct Packager {
     completed: u64,
     /// Seconds of segments completed so far.
     elapsed: f64,
+    /// The break the playlist is in (`cue_out_in` dialect).
+    in_break: Option<Break>,
 }
 
 impl Packager {
     /// A cue arrived: its segment is asked for, and its tags wait for it.
-    fn cue(&mut self, lines: Vec<String>, pts: u64, counters: &OutputCounters) {
+    fn cue(&mut self, cue: PlaylistCue, counters: &OutputCounters) {
+        let PlaylistCue { lines, pts, section } = cue;
         let pts = self.segmenter.cut_at(pts).then_some(pts);
         if self.waiting.len() == MAX_WAITING_CUES {
             self.waiting.remove(0);
             counters.error(&crate::IoError::Overflow("a cue's playlist tags (too many waiting)"));
         }
         // An immediate cue: the segment after the one being filled.
-        self.waiting.push(Waiting { lines, pts, after: self.completed + 1 });
+        self.waiting.push(Waiting { lines, section, pts, after: self.completed + 1 });
     }
 
-    /// The tags of the cues whose segment is `segment`.
+    /// The tags that go before `segment`: its cues' lines, or, inside a
+    /// break, `#EXT-X-CUE-OUT-CONT`.
     fn tags_for(&mut self, segment: &Segment) -> Vec<String> {
+        let cues = self.cues_for(segment);
+        let ends = cues.iter().any(|w| w.lines.iter().any(|l| l.starts_with("#EXT-X-CUE-IN")));
+        let opens = cues.iter().rev().find_map(|w| Break::opened_by(&w.lines, &w.section));
+        let mut tags: Vec<String> = Vec::new();
+        if opens.is_some() || ends {
+            self.in_break = opens;
+        } else if let Some(b) = &self.in_break {
+            if b.elapsed < b.duration {
+                tags.push(cue_out_cont(b.elapsed, b.duration, &b.section));
+            } else {
+                self.in_break = None;
+            }
+        }
+        if let Some(b) = &mut self.in_break {
+            b.elapsed += (segment.duration * 90_000.0).round() as u64;
+        }
+        tags.extend(cues.into_iter().flat_map(|w| w.lines));
+        tags
+    }
+
+    /// The cues whose segment is `segment`.
+    fn cues_for(&mut self, segment: &Segment) -> Vec<Waiting> {
         let index = segment.sequence;
         let due = |w: &Waiting| match w.pts {
             // A discontinuity ends every wait: old splice points are in
@@ -166,7 +229,7 @@ impl Packager {
         };
         let (now, later): (Vec<Waiting>, Vec<Waiting>) = self.waiting.drain(..).partition(due);
         self.waiting = later;
-        now.into_iter().flat_map(|w| w.lines).collect()
+        now
     }
 
     fn publish(&mut self, segment: Segment, counters: &OutputCounters) {
@@ -176,6 +239,9 @@ impl Packager {
         let name = format!("{}-{}.ts", self.stream.epoch, segment.sequence);
         let size = segment.bytes.len();
         let segment_duration = segment.duration;
+        // Each segment opens with a keyframe and its parameter sets: what
+        // the stream carries now.
+        let codecs = stagebox_media::hls::codecs(&segment.bytes);
         counters.sent((size / PACKET_SIZE) as u64, size);
         let gone = self.playlist.push(name.clone(), segment.duration, segment.utc_ms, segment.discontinuity);
         self.window.push_back((size, segment.duration));
@@ -193,6 +259,9 @@ impl Packager {
             p.peak_bps = p.peak_bps.max(bps(size, segment.duration));
             p.average_bps = bps(bytes, seconds);
             p.timeline.push_back((segment.utc_ms, self.elapsed, segment.duration));
+            if codecs.is_some() {
+                p.codecs = codecs;
+            }
             let len = p.timeline.len();
             p.timeline.drain(..gone.len().min(len));
         }
@@ -218,6 +287,7 @@ pub async fn run(url: HlsUrl, mut rx: mpsc::Receiver<Item>, counters: Arc<Output
         waiting: Vec::new(),
         completed: 0,
         elapsed: 0.0,
+        in_break: None,
     };
     counters.set_state(OutputState::Running);
     while let Some(item) = rx.recv().await {
@@ -227,7 +297,7 @@ pub async fn run(url: HlsUrl, mut rx: mpsc::Receiver<Item>, counters: Arc<Output
                     packager.publish(segment, &counters);
                 }
             }
-            Item::Cue { lines, pts } => packager.cue(lines, pts, &counters),
+            Item::Cue(cue) => packager.cue(cue, &counters),
         }
     }
     if let Some(segment) = packager.segmenter.finish() {

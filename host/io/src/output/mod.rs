@@ -152,17 +152,17 @@ impl Output {
         }
     }
 
-    /// Playlist lines for a cue whose splice point is at `pts` (90 kHz):
-    /// an HLS output starts a segment there and writes the lines before
+    /// Playlist lines for a cue (see [`hls::PlaylistCue`]): an HLS output
+    /// starts a segment at its splice point and writes the lines before
     /// it; other outputs have no playlist and ignore them.
-    pub fn annotate(&mut self, lines: Vec<String>, pts: u64) {
+    pub fn annotate(&mut self, cue: hls::PlaylistCue) {
         if !matches!(self.path, Path::Hls { .. }) {
             return;
         }
         // The packets before the cue go first.
         self.flush();
         if let Path::Hls { tx, .. } = &self.path
-            && tx.try_send(hls::Item::Cue { lines, pts }).is_err()
+            && tx.try_send(hls::Item::Cue(cue)).is_err()
         {
             self.counters.error(&IoError::Overflow("a cue's playlist tags"));
         }

@@ -2,8 +2,10 @@
 //! writing the live media playlist that lists them. Pure: the packager in
 //! the daemon feeds it packets and the clock, and writes the files.
 
+mod codecs;
 mod playlist;
 mod segment;
 
+pub use codecs::codecs;
 pub use playlist::{MediaPlaylist, iso8601};
 pub use segment::{MAX_SPLIT_AHEAD, Segment, Segmenter};

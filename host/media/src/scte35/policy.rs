@@ -427,11 +427,12 @@ fn daterange(bytes: &[u8], point: Option<&SplicePoint>, pts: u64, ctx: &StreamCo
 
 /// The `#EXT-X-CUE-OUT-CONT` line a packager writes on each segment inside a
 /// break, `elapsed` and `duration` in 90 kHz ticks.
-pub fn cue_out_cont(elapsed: u64, duration: u64, section_base64: &str) -> String {
+pub fn cue_out_cont(elapsed: u64, duration: u64, section: &[u8]) -> String {
     format!(
-        "#EXT-X-CUE-OUT-CONT:ElapsedTime={},Duration={},SCTE35={section_base64}",
+        "#EXT-X-CUE-OUT-CONT:ElapsedTime={},Duration={},SCTE35={}",
         seconds(elapsed),
-        seconds(duration)
+        seconds(duration),
+        base64(section)
     )
 }
 

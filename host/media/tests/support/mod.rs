@@ -251,9 +251,10 @@ pub fn ffmpeg_cc_failures(dir: &Path, name: &str, ts: &[u8]) -> usize {
     String::from_utf8_lossy(&out.stderr).matches("Continuity check failed").count()
 }
 
-/// threefive's reading of each cue given in hex (`0xFC…`, as HLS tags
-/// carry them): the bytes it decoded, and the splice command type.
-pub fn threefive_decode_hex(cues: &[&str]) -> Vec<(Vec<u8>, u8)> {
+/// threefive's reading of each cue given as text, in hex (`0xFC…`, as
+/// `EXT-X-DATERANGE` carries them) or base64 (as `EXT-X-CUE-OUT-CONT`
+/// does): the bytes it decoded, and the splice command type.
+pub fn threefive_decode(cues: &[&str]) -> Vec<(Vec<u8>, u8)> {
     let script = r#"
 import sys, threefive
 for h in sys.argv[1:]:
