@@ -5,7 +5,7 @@
 //! `AACAUDIODATA`, with the `AudioSpecificConfig` made from the ADTS
 //! header. Pure: the RTMP connection is `host/io`'s.
 
-use crate::captions::sei::nal_units;
+use crate::h264::nal_units;
 
 /// One message for the RTMP connection: a video or audio tag body and its
 /// time.

@@ -15,6 +15,9 @@
 //! - [`flv`]: FLV tag bodies (H.264 and AAC) for RTMP.
 //! - [`hls`]: HLS media segments cut from a transport stream, and the
 //!   live media playlist.
+//! - [`fmp4`]: fragmented MP4 (CMAF style) tracks, for HLS fMP4 and DASH:
+//!   H.264 so far.
+//! - [`h264`]: NAL units, emulation prevention and SPS reading.
 
 #![forbid(unsafe_code)]
 
@@ -22,6 +25,8 @@ pub mod calendar;
 pub mod captions;
 pub mod crc;
 pub mod flv;
+pub mod fmp4;
+pub mod h264;
 pub mod hls;
 pub mod loudness;
 pub mod rtp;

@@ -2,76 +2,12 @@
 //! messages (country 0xB5, provider 0x0031, "GA94", type 0x03), found in
 //! and put into Annex B access units.
 
-/// NAL unit types used here.
-const NAL_SEI: u8 = 6;
-const NAL_AUD: u8 = 9;
+use crate::h264::{NAL_AUD, NAL_SEI, escape, nal_spans, nal_units, unescape};
+
 /// SEI payloadType of user_data_registered_itu_t_t35.
 const SEI_T35: u32 = 4;
 /// The A/53 user data header: ITU-T T.35 USA, ATSC, "GA94", cc_data.
 const A53_HEADER: [u8; 8] = [0xb5, 0x00, 0x31, b'G', b'A', b'9', b'4', 0x03];
-
-/// The NAL units of an Annex B byte stream, start codes removed.
-pub fn nal_units(stream: &[u8]) -> impl Iterator<Item = &[u8]> {
-    nal_spans(stream).into_iter().map(move |(s, e)| &stream[s..e])
-}
-
-/// Where each NAL unit of an Annex B stream lies: (start, end) byte offsets.
-fn nal_spans(stream: &[u8]) -> Vec<(usize, usize)> {
-    let mut starts = Vec::new();
-    let mut i = 0;
-    while i + 3 <= stream.len() {
-        if stream[i] == 0 && stream[i + 1] == 0 && stream[i + 2] == 1 {
-            starts.push(i + 3);
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    let ends: Vec<usize> = starts
-        .iter()
-        .skip(1)
-        .map(|&s| {
-            // The next start code, less a leading zero of a 4-byte one.
-            let mut e = s - 3;
-            while e > 0 && stream[e - 1] == 0 {
-                e -= 1;
-            }
-            e
-        })
-        .chain(std::iter::once(stream.len()))
-        .collect();
-    starts.into_iter().zip(ends).filter(|(s, e)| s < e).collect()
-}
-
-/// Removes emulation prevention bytes (00 00 03 → 00 00).
-fn unescape(nal: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(nal.len());
-    let mut zeros = 0;
-    for &b in nal {
-        if zeros >= 2 && b == 3 {
-            zeros = 0;
-            continue;
-        }
-        zeros = if b == 0 { zeros + 1 } else { 0 };
-        out.push(b);
-    }
-    out
-}
-
-/// Adds emulation prevention bytes, so no start code appears inside.
-fn escape(rbsp: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(rbsp.len() + rbsp.len() / 64);
-    let mut zeros = 0;
-    for &b in rbsp {
-        if zeros >= 2 && b <= 3 {
-            out.push(3);
-            zeros = 0;
-        }
-        zeros = if b == 0 { zeros + 1 } else { 0 };
-        out.push(b);
-    }
-    out
-}
 
 /// The cc_data triplets of every A/53 caption SEI in an H.264 access unit
 /// (Annex B), in order. Malformed SEI messages are skipped.
@@ -170,14 +106,6 @@ pub fn insert_sei(access_unit: &[u8], sei: &[u8]) -> Vec<u8> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    #[test]
-    fn escape_and_unescape() {
-        let raw = [0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 3, 0, 0];
-        let escaped = escape(&raw);
-        assert_eq!(escaped, [0, 0, 3, 0, 0, 3, 0, 1, 0, 0, 3, 2, 0, 0, 3, 3, 0, 0]);
-        assert_eq!(unescape(&escaped), raw);
-    }
 
     #[test]
     fn sei_round_trip_after_the_aud() {

@@ -3,8 +3,9 @@
 
 #![allow(dead_code, clippy::unwrap_used)] // each test uses what it needs
 
-use stagebox_media::captions::sei::{a53_sei_nal, insert_sei, nal_units};
+use stagebox_media::captions::sei::{a53_sei_nal, insert_sei};
 use stagebox_media::captions::{Channel608, Cue, FrameRate, encode_cea608};
+use stagebox_media::h264::nal_units;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

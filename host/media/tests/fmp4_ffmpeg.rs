@@ -1,0 +1,105 @@
+//! Fragmented MP4 from `stagebox_media::fmp4`, read by ffprobe: an
+//! ffmpeg-made H.264 stream (B-frames, a keyframe a second) taken from its
+//! transport stream, written as an init segment and a fragment a GOP, and
+//! decoded frame for frame with the source's timestamps.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use stagebox_media::fmp4::{AvcTrack, Fmp4Error};
+use stagebox_media::ts::{Demuxer, Event};
+use std::process::Command;
+
+/// ffprobe's `entries` for video stream 0 of `file`, one line each.
+fn probe(dir: &std::path::Path, entries: &str, file: &str) -> Vec<String> {
+    let out = Command::new("ffprobe")
+        .current_dir(dir)
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", entries, "-of", "csv=p=0", file])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ffprobe {file}: {}", String::from_utf8_lossy(&out.stderr));
+    let mut lines: Vec<String> =
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(str::to_owned).collect();
+    // A transport stream's streams are listed under its program too.
+    if entries.starts_with("stream=") {
+        lines.dedup();
+    }
+    lines
+}
+
+#[test]
+fn ffprobe_decodes_every_frame_with_its_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let ts = support::lavfi_ts_for(dir.path(), "testsrc2", "source.ts", 4, Some(25));
+    // The video PES packets, in order.
+    let mut demux = Demuxer::new();
+    let mut events = demux.push(&ts);
+    events.extend(demux.finish());
+    let units: Vec<_> = events
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Pes { pes, .. } if pes.stream_id & 0xf0 == 0xe0 => Some(pes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(units.len(), 100, "4 s at 25 fps");
+    let mut track = AvcTrack::new();
+    assert_eq!(track.init_segment(), None, "nothing to describe yet");
+    assert_eq!(track.push(&[0, 0, 1], 0, 0), Err(Fmp4Error::Empty));
+    let mut file = Vec::new();
+    let mut fragments = 0;
+    for (i, pes) in units.iter().enumerate() {
+        let (pts, dts) = (pes.pts.unwrap(), pes.dts.or(pes.pts).unwrap());
+        // A fragment a GOP: cut before each keyframe but the first.
+        if i > 0 && i % 25 == 0 {
+            let fragment = track.fragment(Some(dts)).unwrap();
+            if file.is_empty() {
+                file.extend(track.init_segment().unwrap());
+            }
+            file.extend(fragment);
+            fragments += 1;
+        }
+        track.push(&pes.payload, pts, dts).unwrap();
+    }
+    file.extend(track.fragment(None).unwrap());
+    assert_eq!(track.fragment(None), None, "nothing left");
+    assert_eq!(fragments + 1, 4);
+    std::fs::write(dir.path().join("track.mp4"), &file).unwrap();
+
+    let codec = track.codec().unwrap();
+    let stream = probe(dir.path(), "stream=codec_name,width,height,profile,level", "track.mp4");
+    let source = probe(dir.path(), "stream=codec_name,width,height,profile,level", "source.ts");
+    assert_eq!(stream, source, "the sample entry describes the same stream");
+    let (w, h) = track.size().unwrap();
+    assert!(source[0].contains(&format!(",{w},{h},")), "{source:?} vs {w}×{h}");
+    assert!(codec.starts_with("avc1.") && codec.len() == 11, "{codec}");
+    // Every frame, decoded, with the source's presentation times (relative
+    // to the first: ffprobe shifts a TS's start) and key flags.
+    let frames = |file: &str| {
+        let lines = probe(dir.path(), "frame=pts,key_frame", file);
+        let parsed: Vec<(i64, String)> = lines
+            .iter()
+            .filter_map(|l| {
+                // key_frame,pts (ffprobe may add empty fields after).
+                let mut fields = l.split(',');
+                let key = fields.next()?.to_owned();
+                Some((fields.next()?.parse::<i64>().ok()?, key))
+            })
+            .collect();
+        let first = parsed.iter().map(|(p, _)| *p).min().unwrap();
+        parsed.into_iter().map(|(p, k)| (p - first, k)).collect::<Vec<_>>()
+    };
+    let (ours, theirs) = (frames("track.mp4"), frames("source.ts"));
+    assert_eq!(ours.len(), 100);
+    assert_eq!(ours, theirs);
+    // The source has B-frames, so composition offsets were written.
+    assert!(units.iter().any(|p| p.dts.is_some_and(|d| Some(d) != p.pts)), "no B-frames in the source");
+    // And ffmpeg decodes it all without a complaint.
+    let out = Command::new("ffmpeg")
+        .current_dir(dir.path())
+        .args(["-v", "error", "-xerror", "-i", "track.mp4", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
