@@ -56,7 +56,7 @@ const FUZZ_TARGETS: &[(&str, &str)] = &[
     ("host/media", "rtp_reorder"),
     ("host/media", "flv_mux"),
     ("host/media", "hls_segment"),
-    ("host/media", "fmp4_avc"),
+    ("host/media", "fmp4_tracks"),
     ("host/media", "caption_sei"),
     ("host/media", "caption_text"),
 ];

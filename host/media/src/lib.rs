@@ -15,8 +15,8 @@
 //! - [`flv`]: FLV tag bodies (H.264 and AAC) for RTMP.
 //! - [`hls`]: HLS media segments cut from a transport stream, and the
 //!   live media playlist.
-//! - [`fmp4`]: fragmented MP4 (CMAF style) tracks, for HLS fMP4 and DASH:
-//!   H.264 so far.
+//! - [`fmp4`]: fragmented MP4 (CMAF style) H.264 and AAC tracks, for HLS
+//!   fMP4 and DASH.
 //! - [`h264`]: NAL units, emulation prevention and SPS reading.
 
 #![forbid(unsafe_code)]

@@ -1,7 +1,8 @@
-//! Fragmented MP4 from `stagebox_media::fmp4`, read by ffprobe: an
-//! ffmpeg-made H.264 stream (B-frames, a keyframe a second) taken from its
-//! transport stream, written as an init segment and a fragment a GOP, and
-//! decoded frame for frame with the source's timestamps.
+//! Fragmented MP4 from `stagebox_media::fmp4`, read by ffprobe and
+//! decoded by ffmpeg: an ffmpeg-made H.264 stream (B-frames, a keyframe a
+//! second) and its AAC, taken from their transport stream, each written as
+//! an init segment and fragments, frame for frame with the source's
+//! timestamps.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,11 +12,12 @@ use stagebox_media::fmp4::{AvcTrack, Fmp4Error};
 use stagebox_media::ts::{Demuxer, Event};
 use std::process::Command;
 
-/// ffprobe's `entries` for video stream 0 of `file`, one line each.
-fn probe(dir: &std::path::Path, entries: &str, file: &str) -> Vec<String> {
+/// ffprobe's `entries` for stream `which` (`v:0`, `a:0`) of `file`, one
+/// line each.
+fn probe_stream(dir: &std::path::Path, which: &str, entries: &str, file: &str) -> Vec<String> {
     let out = Command::new("ffprobe")
         .current_dir(dir)
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", entries, "-of", "csv=p=0", file])
+        .args(["-v", "error", "-select_streams", which, "-show_entries", entries, "-of", "csv=p=0", file])
         .output()
         .unwrap();
     assert!(out.status.success(), "ffprobe {file}: {}", String::from_utf8_lossy(&out.stderr));
@@ -28,21 +30,41 @@ fn probe(dir: &std::path::Path, entries: &str, file: &str) -> Vec<String> {
     lines
 }
 
+/// The same for video stream 0.
+fn probe(dir: &std::path::Path, entries: &str, file: &str) -> Vec<String> {
+    probe_stream(dir, "v:0", entries, file)
+}
+
+/// The PES packets of a transport stream whose stream_id matches `kind`
+/// under `mask` (0xe0/0xf0: video; 0xc0/0xe0: audio), in order.
+fn pes_of(ts: &[u8], mask: u8, kind: u8) -> Vec<stagebox_media::ts::Pes> {
+    let mut demux = Demuxer::new();
+    let mut events = demux.push(ts);
+    events.extend(demux.finish());
+    events
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Pes { pes, .. } if pes.stream_id & mask == kind => Some(pes),
+            _ => None,
+        })
+        .collect()
+}
+
+/// ffmpeg decodes `file` whole with `-xerror` and prints nothing.
+fn decodes_cleanly(dir: &std::path::Path, file: &str) {
+    let out = Command::new("ffmpeg")
+        .current_dir(dir)
+        .args(["-v", "error", "-xerror", "-i", file, "-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn ffprobe_decodes_every_frame_with_its_timestamps() {
     let dir = tempfile::tempdir().unwrap();
     let ts = support::lavfi_ts_for(dir.path(), "testsrc2", "source.ts", 4, Some(25));
-    // The video PES packets, in order.
-    let mut demux = Demuxer::new();
-    let mut events = demux.push(&ts);
-    events.extend(demux.finish());
-    let units: Vec<_> = events
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Pes { pes, .. } if pes.stream_id & 0xf0 == 0xe0 => Some(pes),
-            _ => None,
-        })
-        .collect();
+    let units = pes_of(&ts, 0xf0, 0xe0);
     assert_eq!(units.len(), 100, "4 s at 25 fps");
     let mut track = AvcTrack::new();
     assert_eq!(track.init_segment(), None, "nothing to describe yet");
@@ -95,11 +117,47 @@ fn ffprobe_decodes_every_frame_with_its_timestamps() {
     assert_eq!(ours, theirs);
     // The source has B-frames, so composition offsets were written.
     assert!(units.iter().any(|p| p.dts.is_some_and(|d| Some(d) != p.pts)), "no B-frames in the source");
-    // And ffmpeg decodes it all without a complaint.
-    let out = Command::new("ffmpeg")
-        .current_dir(dir.path())
-        .args(["-v", "error", "-xerror", "-i", "track.mp4", "-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    decodes_cleanly(dir.path(), "track.mp4");
+}
+
+/// ffprobe's packets of audio stream 0 of `file`: times relative to the
+/// first, in ms, and the stream's codec, rate and channels.
+fn audio(dir: &std::path::Path, file: &str) -> (Vec<i64>, String) {
+    let run = |entries: &str| probe_stream(dir, "a:0", entries, file);
+    let times: Vec<f64> = run("packet=pts_time").iter().filter_map(|l| l.trim_end_matches(',').parse().ok()).collect();
+    let first = times.iter().copied().fold(f64::INFINITY, f64::min);
+    let ms = times.iter().map(|t| ((t - first) * 1000.0).round() as i64).collect();
+    (ms, run("stream=codec_name,sample_rate,channels")[0].clone())
+}
+
+#[test]
+fn ffprobe_reads_the_aac_track_frame_for_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let ts = support::lavfi_ts_for(dir.path(), "testsrc2", "source.ts", 4, Some(25));
+    let pes = pes_of(&ts, 0xe0, 0xc0);
+    assert!(pes.len() > 10, "{} audio PES", pes.len());
+    let mut track = stagebox_media::fmp4::AacTrack::new();
+    assert_eq!(track.push(&[0u8; 16], 0), Err(Fmp4Error::NotAdts));
+    let mut fragments = Vec::new();
+    for (i, p) in pes.iter().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            fragments.push(track.fragment().unwrap());
+        }
+        track.push(&p.payload, p.pts.unwrap()).unwrap();
+    }
+    fragments.push(track.fragment().unwrap());
+    let mut file = track.init_segment().unwrap();
+    file.extend(fragments.concat());
+    std::fs::write(dir.path().join("audio.mp4"), &file).unwrap();
+    assert_eq!(track.codec().as_deref(), Some("mp4a.40.2"));
+    let (ours, ours_stream) = audio(dir.path(), "audio.mp4");
+    let (theirs, theirs_stream) = audio(dir.path(), "source.ts");
+    assert_eq!(ours_stream, theirs_stream, "codec, rate and channels");
+    assert_eq!(ours.len(), theirs.len(), "every frame");
+    // 1024 samples a frame at the source's rate: the same times, to the
+    // ms ffprobe prints.
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert!((a - b).abs() <= 1, "{a} ms vs {b} ms");
+    }
+    decodes_cleanly(dir.path(), "audio.mp4");
 }

@@ -1,8 +1,12 @@
 //! Fragmented MP4 (ISO/IEC 14496-12, CMAF style: one track a file), the
-//! segment format that HLS (fMP4) and DASH share. First step: an H.264
-//! track (`AvcTrack`): its initialisation segment and its fragments.
+//! segment format that HLS (fMP4) and DASH share: an H.264 track
+//! (`AvcTrack`) and an ADTS AAC track (`AacTrack`), each with its
+//! initialisation segment and its fragments.
 
+mod audio;
 mod boxes;
+mod track;
 mod video;
 
+pub use audio::AacTrack;
 pub use video::{AvcTrack, Fmp4Error, TIMESCALE};

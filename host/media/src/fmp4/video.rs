@@ -3,14 +3,13 @@
 //! and its `avcC`), then fragments (`moof` + `mdat`) of the access units
 //! pushed since the last one.
 
-use super::boxes::{Put, full_box, matrix, write_box};
+use super::boxes::{Put, write_box};
+use super::track::{FragmentSample, TrackKind, fragment, init_segment};
 use crate::h264::{NAL_AUD, NAL_IDR, NAL_PPS, NAL_SPS, SpsInfo, nal_units, sps_info};
 use crate::ts::Timeline;
 
 /// The track's timescale: MPEG-TS's 90 kHz, so no timestamp is rounded.
 pub const TIMESCALE: u32 = 90_000;
-/// The track's ID in the init segment and every fragment.
-const TRACK_ID: u32 = 1;
 
 /// One access unit waiting for its fragment.
 #[derive(Debug, Clone)]
@@ -32,9 +31,20 @@ pub enum Fmp4Error {
     /// An SPS whose picture size cannot be read.
     #[error("an SPS whose picture size cannot be read")]
     BadSps,
-    /// A unit holding no NAL unit at all.
-    #[error("an access unit with no NAL unit")]
+    /// A unit holding no NAL unit (or no AAC frame) at all.
+    #[error("an access unit with nothing in it")]
     Empty,
+    /// Bytes that are not ADTS AAC frames, each one raw data block.
+    #[error("not ADTS AAC frames of one raw data block each")]
+    NotAdts,
+    /// An AAC frame whose object type, rate or channels differ from the
+    /// track's first.
+    #[error("the AAC configuration changed mid-track")]
+    ConfigChanged,
+    /// AAC that does not follow on from the frames waiting: cut a
+    /// fragment first.
+    #[error("a gap in the AAC timeline: cut a fragment before it")]
+    Gap,
 }
 
 /// An H.264 track being written; see the module docs.
@@ -110,86 +120,8 @@ impl AvcTrack {
     /// The initialisation segment, once the SPS and PPS are known.
     pub fn init_segment(&self) -> Option<Vec<u8>> {
         let ((sps, info), pps) = (self.sps.as_ref()?, self.pps.as_ref()?);
-        let (width, height) = (info.width, info.height);
-        let mut out = Vec::new();
-        write_box(&mut out, b"ftyp", |o| {
-            o.extend_from_slice(b"cmf2");
-            o.u32(0);
-            for brand in [b"cmf2", b"iso6", b"cmfc", b"avc1"] {
-                o.extend_from_slice(brand);
-            }
-        });
-        write_box(&mut out, b"moov", |o| {
-            full_box(o, b"mvhd", 0, 0, |o| {
-                o.zeros(8); // creation, modification
-                o.u32(TIMESCALE);
-                o.u32(0); // duration: fragmented
-                o.u32(0x0001_0000); // rate
-                o.u16(0x0100); // volume
-                o.zeros(10);
-                matrix(o);
-                o.zeros(24); // pre_defined
-                o.u32(TRACK_ID + 1); // next_track_ID
-            });
-            write_box(o, b"trak", |o| {
-                full_box(o, b"tkhd", 0, 0x3, |o| {
-                    o.zeros(8);
-                    o.u32(TRACK_ID);
-                    o.zeros(4);
-                    o.u32(0); // duration
-                    o.zeros(8);
-                    o.u16(0); // layer
-                    o.u16(0); // alternate_group
-                    o.u16(0); // volume: video
-                    o.zeros(2);
-                    matrix(o);
-                    o.u32(width << 16);
-                    o.u32(height << 16);
-                });
-                write_box(o, b"mdia", |o| {
-                    full_box(o, b"mdhd", 0, 0, |o| {
-                        o.zeros(8);
-                        o.u32(TIMESCALE);
-                        o.u32(0);
-                        o.u16(0x55c4); // language: und
-                        o.u16(0);
-                    });
-                    full_box(o, b"hdlr", 0, 0, |o| {
-                        o.zeros(4);
-                        o.extend_from_slice(b"vide");
-                        o.zeros(12);
-                        o.extend_from_slice(b"Stagebox video\0");
-                    });
-                    write_box(o, b"minf", |o| {
-                        full_box(o, b"vmhd", 0, 1, |o| o.zeros(8));
-                        write_box(o, b"dinf", |o| {
-                            full_box(o, b"dref", 0, 0, |o| {
-                                o.u32(1);
-                                full_box(o, b"url ", 0, 1, |_| {});
-                            });
-                        });
-                        write_box(o, b"stbl", |o| {
-                            full_box(o, b"stsd", 0, 0, |o| {
-                                o.u32(1);
-                                avc1(o, info, sps, pps);
-                            });
-                            for kind in [b"stts", b"stsc", b"stco"] {
-                                full_box(o, kind, 0, 0, |o| o.u32(0));
-                            }
-                            full_box(o, b"stsz", 0, 0, |o| o.zeros(8));
-                        });
-                    });
-                });
-            });
-            write_box(o, b"mvex", |o| {
-                full_box(o, b"trex", 0, 0, |o| {
-                    o.u32(TRACK_ID);
-                    o.u32(1); // default_sample_description_index
-                    o.zeros(12);
-                });
-            });
-        });
-        Some(out)
+        let kind = TrackKind::Video { width: info.width, height: info.height };
+        Some(init_segment(&kind, TIMESCALE, b"avc1", |o| avc1(o, info, sps, pps)))
     }
 
     /// A fragment of the access units pushed since the last one, or `None`
@@ -213,41 +145,19 @@ impl AvcTrack {
         };
         durations.push(last);
         self.sequence += 1;
-        let sequence = self.sequence;
-        let mut out = Vec::new();
-        let mut data_offset_at = 0;
-        write_box(&mut out, b"moof", |o| {
-            full_box(o, b"mfhd", 0, 0, |o| o.u32(sequence));
-            write_box(o, b"traf", |o| {
-                // default-base-is-moof.
-                full_box(o, b"tfhd", 0, 0x02_0000, |o| o.u32(TRACK_ID));
-                full_box(o, b"tfdt", 1, 0, |o| o.u64(samples[0].dts));
-                // data offset, and per sample: duration, size, flags,
-                // composition offset (signed: version 1).
-                full_box(o, b"trun", 1, 0x0001 | 0x0100 | 0x0200 | 0x0400 | 0x0800, |o| {
-                    o.u32(samples.len() as u32);
-                    data_offset_at = o.len();
-                    o.u32(0);
-                    for (s, d) in samples.iter().zip(&durations) {
-                        o.u32(*d);
-                        o.u32(s.data.len() as u32);
-                        // sample_depends_on 2 (an I picture) and sync, or
-                        // depends_on 1 and non-sync.
-                        o.u32(if s.sync { 0x0200_0000 } else { 0x0101_0000 });
-                        o.u32(s.offset as i32 as u32);
-                    }
-                });
-            });
-        });
-        // The samples start after the mdat's header.
-        let offset = (out.len() + 8) as u32;
-        out[data_offset_at..data_offset_at + 4].copy_from_slice(&offset.to_be_bytes());
-        write_box(&mut out, b"mdat", |o| {
-            for s in &samples {
-                o.extend_from_slice(&s.data);
-            }
-        });
-        Some(out)
+        let described: Vec<FragmentSample> = samples
+            .iter()
+            .zip(&durations)
+            .map(|(s, d)| FragmentSample {
+                duration: *d,
+                size: s.data.len() as u32,
+                // sample_depends_on 2 (an I picture) and sync, or
+                // depends_on 1 and non-sync.
+                flags: if s.sync { 0x0200_0000 } else { 0x0101_0000 },
+                offset: s.offset as i32,
+            })
+            .collect();
+        Some(fragment(self.sequence, samples[0].dts, &described, samples.iter().map(|s| s.data.as_slice())))
     }
 }
 

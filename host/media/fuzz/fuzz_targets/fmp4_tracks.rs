@@ -1,11 +1,11 @@
-//! Any bytes as H.264 access units for the fMP4 writer: it never panics,
-//! and every fragment it writes measures itself (its boxes' sizes add up
-//! to its length).
+//! Any bytes as H.264 access units and as ADTS AAC PES payloads for the
+//! fMP4 tracks: they never panic, and every init segment and fragment
+//! they write measures itself (its boxes' sizes add up to its length).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use stagebox_media::fmp4::AvcTrack;
+use stagebox_media::fmp4::{AacTrack, AvcTrack};
 
 /// Walks top-level boxes: each size at least its header and within the
 /// buffer, and together exactly the buffer.
@@ -23,7 +23,8 @@ fn boxes_add_up(mut b: &[u8]) -> bool {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut track = AvcTrack::new();
+    let mut audio = AacTrack::new();
+    let mut video = AvcTrack::new();
     let mut rest = data;
     let mut time = 0u64;
     // Units of up to 255 bytes; after each, sometimes a fragment.
@@ -31,17 +32,16 @@ fuzz_target!(|data: &[u8]| {
         let (unit, next) = tail.split_at(usize::from(len).min(tail.len()));
         rest = next;
         time += u64::from(len) * 1000;
-        let _ = track.push(unit, time % (1 << 33), time.saturating_sub(3000) % (1 << 33));
+        let _ = video.push(unit, time % (1 << 33), time.saturating_sub(3000) % (1 << 33));
+        let _ = audio.push(unit, time % (1 << 33));
         if len % 7 == 0 {
-            if let Some(f) = track.fragment(Some(time % (1 << 33))) {
+            for f in [video.fragment(Some(time % (1 << 33))), audio.fragment()].into_iter().flatten() {
                 assert!(boxes_add_up(&f));
             }
         }
     }
-    if let Some(init) = track.init_segment() {
-        assert!(boxes_add_up(&init));
-    }
-    if let Some(f) = track.fragment(None) {
-        assert!(boxes_add_up(&f));
+    let ends = [video.init_segment(), video.fragment(None), audio.init_segment(), audio.fragment()];
+    for b in ends.into_iter().flatten() {
+        assert!(boxes_add_up(&b));
     }
 });
