@@ -1,7 +1,8 @@
 //! Serving the channels' HLS outputs (docs/streaming.md):
 //!
 //! - `GET /streams/{channel}/master.m3u8`: every HLS output of the channel
-//!   that has a segment, as a variant with its bandwidth and codecs;
+//!   that has a segment, as a variant with its bandwidth, codecs and
+//!   resolution;
 //! - `GET /streams/{channel}/{output}/index.m3u8`: the live media playlist;
 //! - `GET /streams/{channel}/{output}/{segment}`: a segment in its window.
 //!
@@ -58,9 +59,11 @@ async fn master(State(state): State<Shared>, Path(channel): Path<String>) -> Res
     let mut variants = 0;
     for (output, stream) in &streams {
         let Some((peak, average)) = stream.bandwidth() else { continue };
-        let codecs = stream.codecs().map(|c| format!(",CODECS=\"{c}\"")).unwrap_or_default();
-        let _ =
-            writeln!(text, "#EXT-X-STREAM-INF:BANDWIDTH={},AVERAGE-BANDWIDTH={}{codecs}", peak.max(1), average.max(1));
+        let variant = stream.variant();
+        let codecs = variant.codecs.map(|c| format!(",CODECS=\"{c}\"")).unwrap_or_default();
+        let resolution = variant.resolution.map(|(w, h)| format!(",RESOLUTION={w}x{h}")).unwrap_or_default();
+        let (peak, average) = (peak.max(1), average.max(1));
+        let _ = writeln!(text, "#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average}{codecs}{resolution}");
         let _ = writeln!(text, "{output}/index.m3u8");
         variants += 1;
     }

@@ -166,6 +166,8 @@ fn a_channel_is_served_as_live_hls() {
     // The encoder's x264 High profile (yuv420p from testsrc2) at level 3.0
     // for 640×360, and AAC LC.
     assert_eq!(master.variants[0].codecs.as_deref(), Some("avc1.64001e,mp4a.40.2"));
+    let resolution = master.variants[0].resolution.as_ref().map(|r| (r.width, r.height));
+    assert_eq!(resolution, Some((640, 360)));
     let bandwidth = master.variants[0].bandwidth;
     assert!((500_000..3_000_000).contains(&bandwidth), "BANDWIDTH={bandwidth} for a 1.1 Mb/s stream");
 

@@ -201,7 +201,7 @@ fn a_splice_point_starts_a_segment() {
     assert_eq!(starts, [0, 2 * 90_000, 4 * 90_000, 5 * 90_000]);
 }
 
-/// The master playlist's CODECS, read from a segment, name what ffprobe
+/// The master playlist's CODECS and RESOLUTION, read from a segment, name what ffprobe
 /// finds: H.264 at ffprobe's profile and level (x264 picks High 4:4:4
 /// Predictive for lavfi's RGB test pattern) and AAC LC.
 #[test]
@@ -209,10 +209,12 @@ fn codecs_name_the_streams_as_ffprobe_does() {
     let dir = tempfile::tempdir().unwrap();
     let (_, segments) = segmented(dir.path());
     std::fs::write(dir.path().join("seg.ts"), &segments[0].bytes).unwrap();
-    let probed = ffprobe(dir.path(), &["-show_entries", "stream=codec_name,profile,level", "-of", "csv=p=0"], "seg.ts");
+    let entries = ["-show_entries", "stream=codec_name,profile,level,width,height", "-of", "csv=p=0"];
+    let probed = ffprobe(dir.path(), &entries, "seg.ts");
     let mut lines: Vec<&str> = probed.lines().filter(|l| !l.is_empty()).collect();
     lines.sort();
-    let codecs = stagebox_media::hls::codecs(&segments[0].bytes).unwrap();
+    let variant = stagebox_media::hls::describe(&segments[0].bytes);
+    let codecs = variant.codecs.unwrap();
     let (video, audio) = codecs.split_once(',').unwrap();
     let (profile, level) =
         (u8::from_str_radix(&video[5..7], 16).unwrap(), u8::from_str_radix(&video[9..11], 16).unwrap());
@@ -225,7 +227,8 @@ fn codecs_name_the_streams_as_ffprobe_does() {
         244 => "High 4:4:4 Predictive",
         other => panic!("profile {other}"),
     };
-    assert!(lines.contains(&format!("h264,{profile_name},{level}").as_str()), "{codecs} vs {lines:?}");
+    let (w, h) = variant.resolution.unwrap();
+    assert!(lines.contains(&format!("h264,{profile_name},{w},{h},{level}").as_str()), "{codecs} {w}×{h} vs {lines:?}");
     assert_eq!(audio, "mp4a.40.2");
     assert!(lines.iter().any(|l| l.starts_with("aac,LC")), "{lines:?}");
 }

@@ -13,7 +13,7 @@
 use crate::status::{OutputCounters, OutputState};
 use crate::url::HlsUrl;
 use bytes::Bytes;
-use stagebox_media::hls::{MediaPlaylist, Segment, Segmenter};
+use stagebox_media::hls::{MediaPlaylist, Segment, Segmenter, Variant};
 use stagebox_media::scte35::policy::cue_out_cont;
 use stagebox_media::ts::PACKET_SIZE;
 use stagebox_media::ts::{WRAP, ticks_forward};
@@ -90,9 +90,9 @@ struct Published {
     /// 1970 UTC, its program date-time), and its start and duration on
     /// the output's timeline (seconds since the first segment).
     timeline: std::collections::VecDeque<(i64, f64, f64)>,
-    /// The `CODECS` attribute, from the latest segment that names every
-    /// stream (see `stagebox_media::hls::codecs`).
-    codecs: Option<String>,
+    /// `CODECS` and `RESOLUTION`, from the latest segment that shows them
+    /// (see `stagebox_media::hls::describe`).
+    variant: Variant,
 }
 
 /// A live HLS stream held in memory: the newest media playlist and the
@@ -149,9 +149,10 @@ impl HlsStream {
         })
     }
 
-    /// The variant's `CODECS` (`avc1.64001f,mp4a.40.2`), when known.
-    pub fn codecs(&self) -> Option<String> {
-        self.published.read().unwrap_or_else(PoisonError::into_inner).codecs.clone()
+    /// The variant's `CODECS` (`avc1.64001f,mp4a.40.2`) and `RESOLUTION`,
+    /// as far as known.
+    pub fn variant(&self) -> Variant {
+        self.published.read().unwrap_or_else(PoisonError::into_inner).variant.clone()
     }
 
     /// The segment duration asked for, in seconds.
@@ -241,7 +242,7 @@ impl Packager {
         let segment_duration = segment.duration;
         // Each segment opens with a keyframe and its parameter sets: what
         // the stream carries now.
-        let codecs = stagebox_media::hls::codecs(&segment.bytes);
+        let variant = stagebox_media::hls::describe(&segment.bytes);
         counters.sent((size / PACKET_SIZE) as u64, size);
         let gone = self.playlist.push(name.clone(), segment.duration, segment.utc_ms, segment.discontinuity);
         self.window.push_back((size, segment.duration));
@@ -259,8 +260,11 @@ impl Packager {
             p.peak_bps = p.peak_bps.max(bps(size, segment.duration));
             p.average_bps = bps(bytes, seconds);
             p.timeline.push_back((segment.utc_ms, self.elapsed, segment.duration));
-            if codecs.is_some() {
-                p.codecs = codecs;
+            if variant.codecs.is_some() {
+                p.variant.codecs = variant.codecs;
+            }
+            if variant.resolution.is_some() {
+                p.variant.resolution = variant.resolution;
             }
             let len = p.timeline.len();
             p.timeline.drain(..gone.len().min(len));

@@ -1,20 +1,35 @@
-//! The `CODECS` attribute of a master playlist's variant (RFC 6381, as
-//! RFC 8216 §4.4.6.2 asks): what a player needs to know before it loads a
-//! segment, read from a segment.
+//! What a master playlist says of a variant before a player loads it,
+//! read from a segment: `CODECS` (RFC 6381, as RFC 8216 §4.4.6.2 asks) and
+//! `RESOLUTION`.
 
+use crate::h264::{NAL_SPS, nal_units, sps_info};
 use crate::ts::{Demuxer, Event, STREAM_TYPE_H264};
 use std::collections::BTreeMap;
 
 /// ADTS AAC (ISO/IEC 13818-7).
 const STREAM_TYPE_AAC: u8 = 0x0f;
 
-/// `avc1.PPCCLL` and `mp4a.40.N` for the H.264 and ADTS AAC streams of a
-/// transport stream segment (`"avc1.64001f,mp4a.40.2"`), video first.
-/// `None` when a stream the player would play is of another kind (HEVC,
-/// MPEG-2, AC-3, …) or its first access unit is not in the segment: a
-/// `CODECS` that leaves a stream out would make players refuse it, so it
-/// is better left off.
-pub fn codecs(segment: &[u8]) -> Option<String> {
+/// A variant's attributes, as far as a segment shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Variant {
+    /// `avc1.PPCCLL` and `mp4a.40.N` for the H.264 and ADTS AAC streams
+    /// (`"avc1.64001f,mp4a.40.2"`), video first. `None` when a stream the
+    /// player would play is of another kind (HEVC, MPEG-2, AC-3, …) or its
+    /// first access unit is not in the segment: a `CODECS` that leaves a
+    /// stream out would make players refuse it, so it is better left off.
+    pub codecs: Option<String>,
+    /// The picture size from the H.264 SPS.
+    pub resolution: Option<(u32, u32)>,
+}
+
+/// What `segment` (a transport stream segment) shows of its variant.
+pub fn describe(segment: &[u8]) -> Variant {
+    let mut resolution = None;
+    let codecs = codecs(segment, &mut resolution);
+    Variant { codecs, resolution }
+}
+
+fn codecs(segment: &[u8], resolution: &mut Option<(u32, u32)>) -> Option<String> {
     let mut demux = Demuxer::new();
     let mut kinds: BTreeMap<u16, u8> = BTreeMap::new();
     let mut found: BTreeMap<u16, String> = BTreeMap::new();
@@ -27,7 +42,11 @@ pub fn codecs(segment: &[u8]) -> Option<String> {
             }
             Event::Pes { pid, pes } if !found.contains_key(&pid) => {
                 let codec = match kinds.get(&pid) {
-                    Some(&STREAM_TYPE_H264) => avc1(&pes.payload),
+                    Some(&STREAM_TYPE_H264) => {
+                        let sps = nal_units(&pes.payload).find(|n| n.first().map(|h| h & 0x1f) == Some(NAL_SPS));
+                        *resolution = resolution.or(sps.and_then(sps_info).map(|i| (i.width, i.height)));
+                        avc1(&pes.payload)
+                    }
                     Some(&STREAM_TYPE_AAC) => mp4a(&pes.payload),
                     _ => None,
                 };
@@ -79,6 +98,6 @@ mod tests {
         // ADTS, AAC LC (profile 1).
         assert_eq!(mp4a(&[0xff, 0xf1, 0x50, 0x80]).as_deref(), Some("mp4a.40.2"));
         assert_eq!(mp4a(&[0x00, 0x00, 0x50]), None);
-        assert_eq!(codecs(&[]), None);
+        assert_eq!(describe(&[]), Variant::default());
     }
 }

@@ -6,6 +6,6 @@ mod codecs;
 mod playlist;
 mod segment;
 
-pub use codecs::codecs;
+pub use codecs::{Variant, describe};
 pub use playlist::{MediaPlaylist, iso8601};
 pub use segment::{MAX_SPLIT_AHEAD, Segment, Segmenter};
