@@ -497,11 +497,7 @@ impl Engine {
             } else {
                 let mut packetizer = SectionPacketizer::new(pid, 0);
                 for (section, outcome) in sections.iter().zip(&outcomes) {
-                    let bytes = match &outcome.decision {
-                        CueDecision::Pass => section.as_slice(),
-                        CueDecision::Drop => continue,
-                        CueDecision::Rewrite(bytes) => bytes.as_slice(),
-                    };
+                    let Some(bytes) = outcome.decision.applied(section) else { continue };
                     for mut packet in packetizer.packets(bytes) {
                         slot.restamper.restamp(&mut packet);
                         slot.push(&packet);
@@ -510,16 +506,12 @@ impl Engine {
             }
             // After the cue's own packets, so the output sees them first.
             for (section, outcome) in sections.iter().zip(outcomes) {
-                let section = match outcome.decision {
-                    CueDecision::Pass => section.clone(),
-                    CueDecision::Rewrite(bytes) => bytes,
-                    CueDecision::Drop => continue,
-                };
+                let Some(sent) = outcome.decision.applied(section) else { continue };
                 if !outcome.playlist.is_empty() {
                     slot.output.annotate(PlaylistCue {
-                        lines: outcome.playlist,
                         pts: outcome.splice_pts.unwrap_or(context.pts),
-                        section,
+                        section: sent.to_vec(),
+                        lines: outcome.playlist,
                     });
                 }
             }

@@ -16,6 +16,18 @@ pub enum CueDecision {
     Rewrite(Vec<u8>),
 }
 
+impl CueDecision {
+    /// The section as the output sends it: `section` itself, the
+    /// rewritten bytes, or nothing for a drop.
+    pub fn applied<'a>(&'a self, section: &'a [u8]) -> Option<&'a [u8]> {
+        match self {
+            CueDecision::Pass => Some(section),
+            CueDecision::Drop => None,
+            CueDecision::Rewrite(bytes) => Some(bytes),
+        }
+    }
+}
+
 /// What an output's filter says about one section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CueOutcome {

@@ -77,6 +77,13 @@ pub fn escape(rbsp: &[u8]) -> Vec<u8> {
     out
 }
 
+/// `avc1.PPCCLL` (RFC 6381) from an SPS NAL unit: profile_idc, the
+/// constraint flags and level_idc.
+pub fn codec_string(sps: &[u8]) -> Option<String> {
+    let b = sps.get(1..4)?;
+    Some(format!("avc1.{:02x}{:02x}{:02x}", b[0], b[1], b[2]))
+}
+
 /// Reads bits of an RBSP (emulation prevention bytes removed).
 struct Bits {
     bytes: Vec<u8>,

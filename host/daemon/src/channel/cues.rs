@@ -7,7 +7,7 @@ use crate::markers::Markers;
 use crate::pipeline::scte35::outcome_json;
 use stagebox_io::cue::{CueContext, CueDecision, CueFilter, CueOutcome};
 use stagebox_media::scte35::policy::TAI_UTC_OFFSET_S;
-use stagebox_media::ts::{WRAP, ticks_forward};
+use stagebox_media::ts::ticks_between;
 use stagebox_plugins::Scte35Policy;
 use stagebox_plugins::types::SpliceKind;
 use stagebox_plugins::types::{Decision, StreamContext};
@@ -20,14 +20,6 @@ use std::sync::Arc;
 fn tai_now_ns() -> u64 {
     let utc = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     (utc + std::time::Duration::from_secs(TAI_UTC_OFFSET_S.unsigned_abs())).as_nanos() as u64
-}
-
-/// The signed distance from `from` to `to` on the 33-bit timeline, the
-/// shorter way round, in ms.
-fn pts_distance_ms(from: u64, to: u64) -> i64 {
-    let ahead = ticks_forward(from, to);
-    let ahead = if ahead > WRAP / 2 { ahead as i64 - WRAP as i64 } else { ahead as i64 };
-    ahead / 90
 }
 
 /// One output's plugin.
@@ -50,7 +42,7 @@ impl PluginCues {
     /// the first to mark it does.
     fn mark(&self, context: &CueContext<'_>, point: &stagebox_plugins::types::SplicePoint) {
         let now = crate::api::now_ms() as i64;
-        let at_ms = now + pts_distance_ms(context.pts, point.pts);
+        let at_ms = now + ticks_between(context.pts, point.pts) / 90;
         let kind = match point.kind {
             SpliceKind::Out => "out",
             SpliceKind::In => "in",
@@ -82,12 +74,7 @@ impl CueFilter for PluginCues {
                     Decision::Drop => CueDecision::Drop,
                     Decision::Rewrite(bytes) => CueDecision::Rewrite(bytes.clone()),
                 };
-                let sent = match &decision {
-                    CueDecision::Pass => section,
-                    CueDecision::Drop => &[][..],
-                    CueDecision::Rewrite(bytes) => bytes.as_slice(),
-                };
-                let mut data = outcome_json(index, &out, sent);
+                let mut data = outcome_json(index, &out, decision.applied(section).unwrap_or_default());
                 data["output"] = self.output.clone().into();
                 self.events.send_channel("scte35.decision", context.channel, data);
                 for point in &out.splice_points {

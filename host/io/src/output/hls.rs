@@ -17,7 +17,7 @@ use stagebox_media::hls::{MediaPlaylist, Segment, Segmenter, Variant};
 use stagebox_media::scte35::policy::cue_out_cont;
 use stagebox_media::ts::PACKET_SIZE;
 use stagebox_media::ts::{WRAP, ticks_forward};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
@@ -75,6 +75,18 @@ struct Waiting {
     after: u64,
 }
 
+/// A segment in the window.
+struct Listed {
+    /// Its first packet's arrival, ms since 1970 UTC: its program
+    /// date-time.
+    utc_ms: i64,
+    /// Where it starts on the output's timeline: seconds since the first
+    /// segment.
+    start_s: f64,
+    duration_s: f64,
+    bytes: usize,
+}
+
 /// What the stream's readers see: the playlist and the segments it lists.
 #[derive(Default)]
 struct Published {
@@ -86,10 +98,8 @@ struct Published {
     /// Bits per second over the segments in the window
     /// (`AVERAGE-BANDWIDTH`).
     average_bps: u64,
-    /// Each segment in the window: its first packet's arrival (ms since
-    /// 1970 UTC, its program date-time), and its start and duration on
-    /// the output's timeline (seconds since the first segment).
-    timeline: std::collections::VecDeque<(i64, f64, f64)>,
+    /// Each segment in the window, oldest first.
+    window: VecDeque<Listed>,
     /// `CODECS` and `RESOLUTION`, from the latest segment that shows them
     /// (see `stagebox_media::hls::describe`).
     variant: Variant,
@@ -106,18 +116,11 @@ pub struct HlsStream {
     /// Names this run's segments: a restarted output never reuses a
     /// segment name with other content, so segments can be cached forever.
     epoch: String,
-    target_s: u64,
 }
 
 impl HlsStream {
-    fn new(target_s: u64) -> HlsStream {
-        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-        HlsStream {
-            published: RwLock::default(),
-            updates: watch::Sender::new(0),
-            epoch: format!("{epoch:x}"),
-            target_s,
-        }
+    fn new() -> HlsStream {
+        HlsStream { published: RwLock::default(), updates: watch::Sender::new(0), epoch: format!("{:x}", now_ms()) }
     }
 
     /// The media playlist's text, once a segment exists.
@@ -143,9 +146,9 @@ impl HlsStream {
     /// the window.
     pub fn player_time(&self, utc_ms: i64) -> Option<f64> {
         let p = self.published.read().unwrap_or_else(PoisonError::into_inner);
-        p.timeline.iter().find_map(|&(date, start, duration)| {
-            let into = (utc_ms - date) as f64 / 1000.0;
-            (0.0..duration).contains(&into).then_some(start + into)
+        p.window.iter().find_map(|s| {
+            let into = (utc_ms - s.utc_ms) as f64 / 1000.0;
+            (0.0..s.duration_s).contains(&into).then_some(s.start_s + into)
         })
     }
 
@@ -153,11 +156,6 @@ impl HlsStream {
     /// as far as known.
     pub fn variant(&self) -> Variant {
         self.published.read().unwrap_or_else(PoisonError::into_inner).variant.clone()
-    }
-
-    /// The segment duration asked for, in seconds.
-    pub fn target_s(&self) -> u64 {
-        self.target_s
     }
 
     /// A receiver whose value moves on with each segment published.
@@ -171,8 +169,6 @@ struct Packager {
     stream: Arc<HlsStream>,
     segmenter: Segmenter,
     playlist: MediaPlaylist,
-    /// Size and duration of each segment in the window, oldest first.
-    window: std::collections::VecDeque<(usize, f64)>,
     /// Cues whose segment has not started yet.
     waiting: Vec<Waiting>,
     /// Segments completed so far.
@@ -239,45 +235,47 @@ impl Packager {
         self.completed += 1;
         let name = format!("{}-{}.ts", self.stream.epoch, segment.sequence);
         let size = segment.bytes.len();
-        let segment_duration = segment.duration;
-        // Each segment opens with a keyframe and its parameter sets: what
-        // the stream carries now.
-        let variant = stagebox_media::hls::describe(&segment.bytes);
         counters.sent((size / PACKET_SIZE) as u64, size);
         let gone = self.playlist.push(name.clone(), segment.duration, segment.utc_ms, segment.discontinuity);
-        self.window.push_back((size, segment.duration));
-        self.window.drain(..gone.len().min(self.window.len()));
         let text: Arc<str> = self.playlist.render().into();
         let bps = |bytes: usize, seconds: f64| if seconds > 0.0 { (bytes as f64 * 8.0 / seconds) as u64 } else { 0 };
-        let (bytes, seconds) = self.window.iter().fold((0, 0.0), |(b, s), (size, d)| (b + size, s + d));
+        let listed =
+            Listed { utc_ms: segment.utc_ms, start_s: self.elapsed, duration_s: segment.duration, bytes: size };
+        self.elapsed += segment.duration;
+        let segment = Bytes::from(segment.bytes);
         {
             let mut p = self.stream.published.write().unwrap_or_else(PoisonError::into_inner);
-            p.segments.insert(name, Bytes::from(segment.bytes));
+            p.segments.insert(name, segment.clone());
             for old in &gone {
                 p.segments.remove(old);
             }
             p.playlist = Some(text);
-            p.peak_bps = p.peak_bps.max(bps(size, segment.duration));
+            p.peak_bps = p.peak_bps.max(bps(listed.bytes, listed.duration_s));
+            p.window.push_back(listed);
+            let len = p.window.len();
+            p.window.drain(..gone.len().min(len));
+            let (bytes, seconds) = p.window.iter().fold((0, 0.0), |(b, t), s| (b + s.bytes, t + s.duration_s));
             p.average_bps = bps(bytes, seconds);
-            p.timeline.push_back((segment.utc_ms, self.elapsed, segment.duration));
-            if variant.codecs.is_some() {
-                p.variant.codecs = variant.codecs;
-            }
-            if variant.resolution.is_some() {
-                p.variant.resolution = variant.resolution;
-            }
-            let len = p.timeline.len();
-            p.timeline.drain(..gone.len().min(len));
         }
-        self.elapsed += segment_duration;
         self.stream.updates.send_modify(|n| *n += 1);
+        // After the playlist is out (this is no reason to keep a player
+        // waiting): each segment opens with a keyframe and its parameter
+        // sets, so it shows what the stream carries now.
+        let variant = stagebox_media::hls::describe(&segment);
+        let mut p = self.stream.published.write().unwrap_or_else(PoisonError::into_inner);
+        if variant.codecs.is_some() {
+            p.variant.codecs = variant.codecs;
+        }
+        if variant.resolution.is_some() {
+            p.variant.resolution = variant.resolution;
+        }
     }
 }
 
 /// Opens an HLS output's stream: nothing is published until the first
 /// segment completes.
-pub fn stream(url: &HlsUrl) -> Arc<HlsStream> {
-    Arc::new(HlsStream::new(url.segment_s))
+pub fn stream() -> Arc<HlsStream> {
+    Arc::new(HlsStream::new())
 }
 
 /// The output's task: segments what the channel queues until the output
@@ -287,7 +285,6 @@ pub async fn run(url: HlsUrl, mut rx: mpsc::Receiver<Item>, counters: Arc<Output
         stream,
         segmenter: Segmenter::new(url.segment_s as f64),
         playlist: MediaPlaylist::new(url.window_segments(), url.segment_s),
-        window: Default::default(),
         waiting: Vec::new(),
         completed: 0,
         elapsed: 0.0,

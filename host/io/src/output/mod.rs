@@ -84,7 +84,7 @@ impl Output {
             }
             OutputUrl::Hls(url) => {
                 let (tx, rx) = mpsc::channel(QUEUE_DATAGRAMS);
-                let stream = hls::stream(url);
+                let stream = hls::stream();
                 hls = Some(stream.clone());
                 let task = tokio::spawn(hls::run(url.clone(), rx, counters.clone(), stream));
                 (Path::Hls { tx, task }, 7)
@@ -131,24 +131,8 @@ impl Output {
                 sink.send(&self.pending, &self.counters);
                 self.pending.clear();
             }
-            Path::Queue { tx, .. } => {
-                while !self.pending.is_empty() {
-                    let len = self.pending.len().min(self.per_datagram * PACKET_SIZE);
-                    let datagram = self.pending.split_to(len).freeze();
-                    if tx.try_send(datagram).is_err() {
-                        self.counters.dropped((len / PACKET_SIZE) as u64);
-                    }
-                }
-            }
-            Path::Hls { tx, .. } => {
-                while !self.pending.is_empty() {
-                    let len = self.pending.len().min(self.per_datagram * PACKET_SIZE);
-                    let datagram = self.pending.split_to(len).freeze();
-                    if tx.try_send(hls::Item::Packets(datagram)).is_err() {
-                        self.counters.dropped((len / PACKET_SIZE) as u64);
-                    }
-                }
-            }
+            Path::Queue { tx, .. } => queue(&mut self.pending, self.per_datagram, &self.counters, tx, |d| d),
+            Path::Hls { tx, .. } => queue(&mut self.pending, self.per_datagram, &self.counters, tx, hls::Item::Packets),
         }
     }
 
@@ -181,6 +165,24 @@ impl Output {
     /// The counters, shared with the output's task.
     pub fn counters(&self) -> &Arc<OutputCounters> {
         &self.counters
+    }
+}
+
+/// Queues `pending` as datagrams of `per_datagram` packets (the last
+/// maybe short), each made an item by `item`; a full queue drops the
+/// datagram, counted.
+fn queue<T>(
+    pending: &mut BytesMut,
+    per_datagram: usize,
+    counters: &OutputCounters,
+    tx: &mpsc::Sender<T>,
+    item: impl Fn(Bytes) -> T,
+) {
+    while !pending.is_empty() {
+        let len = pending.len().min(per_datagram * PACKET_SIZE);
+        if tx.try_send(item(pending.split_to(len).freeze())).is_err() {
+            counters.dropped((len / PACKET_SIZE) as u64);
+        }
     }
 }
 

@@ -13,15 +13,18 @@ const RATES: [u32; 13] = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050
 /// PCM samples an AAC frame codes.
 const FRAME: u32 = 1024;
 
-/// What the first ADTS header says.
+/// What an ADTS header says of the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Config {
-    object_type: u8,
-    rate_index: u8,
-    channels: u8,
+pub struct AdtsConfig {
+    /// The audio object type (2: AAC LC).
+    pub object_type: u8,
+    /// The sampling_frequency_index.
+    pub rate_index: u8,
+    /// The channel_configuration.
+    pub channels: u8,
 }
 
-impl Config {
+impl AdtsConfig {
     fn rate(self) -> u32 {
         RATES[usize::from(self.rate_index)]
     }
@@ -33,17 +36,23 @@ impl Config {
     }
 }
 
-/// One ADTS frame: its header's config and its raw payload's span.
-fn adts(b: &[u8]) -> Option<(Config, usize, usize)> {
+/// What the ADTS header at the start of `b` says, if there is one.
+pub fn adts_header(b: &[u8]) -> Option<AdtsConfig> {
     if b.len() < 7 || b[0] != 0xff || b[1] & 0xf6 != 0xf0 {
         return None;
     }
+    let config = AdtsConfig {
+        object_type: (b[2] >> 6) + 1,
+        rate_index: (b[2] >> 2) & 0x0f,
+        channels: (b[2] & 1) << 2 | b[3] >> 6,
+    };
+    (usize::from(config.rate_index) < RATES.len()).then_some(config)
+}
+
+/// One ADTS frame: its header's config and its raw payload's span.
+fn adts(b: &[u8]) -> Option<(AdtsConfig, usize, usize)> {
+    let config = adts_header(b)?;
     let protection_absent = b[1] & 1 == 1;
-    let config =
-        Config { object_type: (b[2] >> 6) + 1, rate_index: (b[2] >> 2) & 0x0f, channels: (b[2] & 1) << 2 | b[3] >> 6 };
-    if usize::from(config.rate_index) >= RATES.len() {
-        return None;
-    }
     let length = usize::from(b[3] & 3) << 11 | usize::from(b[4]) << 3 | usize::from(b[5] >> 5);
     let header = if protection_absent { 7 } else { 9 };
     // One raw data block a frame: the common case, and the only one an
@@ -57,7 +66,7 @@ fn adts(b: &[u8]) -> Option<(Config, usize, usize)> {
 /// An ADTS AAC track being written.
 #[derive(Debug, Default)]
 pub struct AacTrack {
-    config: Option<Config>,
+    config: Option<AdtsConfig>,
     /// Raw frames waiting for their fragment, and the decode time of the
     /// first (in the track's timescale, the sample rate).
     frames: Vec<Vec<u8>>,
@@ -93,7 +102,7 @@ impl AacTrack {
         if frames.is_empty() {
             return Err(Fmp4Error::Empty);
         }
-        let rate = u64::from(self.config.map_or(48_000, Config::rate));
+        let rate = u64::from(self.config.map_or(48_000, AdtsConfig::rate));
         let at = self.pts.extend(pts) * rate / 90_000;
         // A PES that starts within half a frame of where the last ended
         // continues it: rounding must not open gaps.
@@ -116,7 +125,7 @@ impl AacTrack {
 
     /// The sample rate, once a frame was seen.
     pub fn rate(&self) -> Option<u32> {
-        self.config.map(Config::rate)
+        self.config.map(AdtsConfig::rate)
     }
 
     /// `mp4a.40.N` for the track.
@@ -158,7 +167,7 @@ fn descriptor(o: &mut Vec<u8>, tag: u8, body: impl FnOnce(&mut Vec<u8>)) {
 }
 
 /// The `mp4a` sample entry with its `esds`.
-fn mp4a(o: &mut Vec<u8>, config: Config) {
+fn mp4a(o: &mut Vec<u8>, config: AdtsConfig) {
     write_box(o, b"mp4a", |o| {
         o.zeros(6);
         o.u16(1); // data_reference_index

@@ -8,5 +8,5 @@ mod boxes;
 mod track;
 mod video;
 
-pub use audio::AacTrack;
+pub use audio::{AacTrack, AdtsConfig, adts_header};
 pub use video::{AvcTrack, Fmp4Error, TIMESCALE};

@@ -5,7 +5,7 @@
 
 use super::boxes::{Put, write_box};
 use super::track::{FragmentSample, TrackKind, fragment, init_segment};
-use crate::h264::{NAL_AUD, NAL_IDR, NAL_PPS, NAL_SPS, SpsInfo, nal_units, sps_info};
+use crate::h264::{NAL_AUD, NAL_IDR, NAL_PPS, NAL_SPS, SpsInfo, codec_string, nal_units, sps_info};
 use crate::ts::Timeline;
 
 /// The track's timescale: MPEG-TS's 90 kHz, so no timestamp is rounded.
@@ -113,8 +113,7 @@ impl AvcTrack {
 
     /// `avc1.PPCCLL` for the track.
     pub fn codec(&self) -> Option<String> {
-        let (sps, _) = self.sps.as_ref()?;
-        Some(format!("avc1.{:02x}{:02x}{:02x}", sps.get(1)?, sps.get(2)?, sps.get(3)?))
+        self.sps.as_ref().and_then(|(sps, _)| codec_string(sps))
     }
 
     /// The initialisation segment, once the SPS and PPS are known.

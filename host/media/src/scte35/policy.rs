@@ -408,8 +408,7 @@ pub fn splice_points(section: &SpliceInfoSection, ctx: &StreamContext) -> Vec<Sp
 fn daterange(bytes: &[u8], point: Option<&SplicePoint>, pts: u64, ctx: &StreamContext, id: u32) -> String {
     // The splice's wall-clock time: arrival time plus how far ahead its PTS is
     // (modulo the 33-bit wrap, taken as the shorter way round).
-    let ahead = (pts.wrapping_sub(ctx.pts) % PTS_MODULO) as i64;
-    let ahead = if ahead > (PTS_MODULO / 2) as i64 { ahead - PTS_MODULO as i64 } else { ahead };
+    let ahead = crate::ts::ticks_between(ctx.pts, pts);
     let utc_ns = ctx.wall_clock_tai_ns as i128 - i128::from(TAI_UTC_OFFSET_S) * 1_000_000_000
         + i128::from(ahead) * 1_000_000_000 / 90_000;
     let mut line = format!("#EXT-X-DATERANGE:ID=\"{id}\",START-DATE=\"{}\"", iso8601(utc_ns));

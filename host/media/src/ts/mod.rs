@@ -32,7 +32,7 @@ mod write;
 pub use continuity::{Continuity, ContinuityCheck, follow};
 pub use demux::{Demuxer, Event, TsStats};
 pub use packet::{Adaptation, NULL_PID, PACKET_SIZE, Packet, SYNC_BYTE};
-pub use pes::{MAX_PES, Pes, PesAssembler, Timeline, WRAP, ticks_forward};
+pub use pes::{MAX_PES, Pes, PesAssembler, Timeline, WRAP, ticks_between, ticks_forward};
 pub use psi::{MAX_SECTION, Pat, Pmt, PmtStream, SectionAssembler};
 pub use restamp::Restamper;
 pub use watch::ProgramWatch;

@@ -136,6 +136,13 @@ pub fn ticks_forward(from: u64, to: u64) -> u64 {
     to.wrapping_sub(from) % WRAP
 }
 
+/// 90 kHz ticks from `from` to `to` the shorter way round the 33-bit
+/// wrap: negative when `to` is behind.
+pub fn ticks_between(from: u64, to: u64) -> i64 {
+    let ahead = ticks_forward(from, to);
+    if ahead > WRAP / 2 { ahead as i64 - WRAP as i64 } else { ahead as i64 }
+}
+
 impl Timeline {
     /// The extended value of `ts` (33 bits).
     pub fn extend(&mut self, ts: u64) -> u64 {
