@@ -14,9 +14,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use stagebox_io::output::HlsStream;
 use stagebox_media::hls::iso8601;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Markers kept per channel; the oldest go first.
 pub const MAX_MARKERS: usize = 1000;
@@ -45,6 +46,18 @@ struct Channel {
     markers: VecDeque<Marker>,
 }
 
+impl Channel {
+    fn push(&mut self, text: String, source: &'static str, by: String, at_ms: i64) -> Marker {
+        self.next += 1;
+        let marker = Marker { id: self.next, text, source, by, at_ms };
+        if self.markers.len() == MAX_MARKERS {
+            self.markers.pop_front();
+        }
+        self.markers.push_back(marker.clone());
+        marker
+    }
+}
+
 /// The markers of every running channel.
 #[derive(Default)]
 pub struct Markers {
@@ -58,15 +71,7 @@ impl Markers {
 
     /// Adds a marker to `channel`; returns it with its id.
     pub fn add(&self, channel: &str, text: String, source: &'static str, by: String, at_ms: i64) -> Marker {
-        let mut channels = self.lock();
-        let c = channels.entry(channel.to_owned()).or_default();
-        c.next += 1;
-        let marker = Marker { id: c.next, text, source, by, at_ms };
-        if c.markers.len() == MAX_MARKERS {
-            c.markers.pop_front();
-        }
-        c.markers.push_back(marker.clone());
-        marker
+        self.lock().entry(channel.to_owned()).or_default().push(text, source, by, at_ms)
     }
 
     /// Adds a marker unless one of `source` with the same text is within a
@@ -80,14 +85,15 @@ impl Markers {
         by: String,
         at_ms: i64,
     ) -> Option<Marker> {
-        let seen = self.lock().get(channel).is_some_and(|c| {
-            c.markers
-                .iter()
-                .rev()
-                .take(64)
-                .any(|m| m.source == source && m.text == text && (m.at_ms - at_ms).abs() < 1000)
-        });
-        (!seen).then(|| self.add(channel, text, source, by, at_ms))
+        let mut channels = self.lock();
+        let c = channels.entry(channel.to_owned()).or_default();
+        let seen = c
+            .markers
+            .iter()
+            .rev()
+            .take(64)
+            .any(|m| m.source == source && m.text == text && (m.at_ms - at_ms).abs() < 1000);
+        (!seen).then(|| c.push(text, source, by, at_ms))
     }
 
     /// The markers of `channel`, oldest first.
@@ -101,31 +107,20 @@ impl Markers {
     }
 }
 
-/// A marker as the API shows it: with its date and its position on each
-/// HLS output's timeline (`null` where that output's window no longer,
-/// or not yet, holds it).
-fn marker_json(state: &Shared, channel: &str, m: &Marker) -> serde_json::Value {
-    let player: serde_json::Map<String, serde_json::Value> = state
-        .distributor
-        .hls_all(channel)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(output, stream)| (output, json!(stream.player_time(m.at_ms))))
-        .collect();
-    json!({
-        "id": m.id,
-        "text": m.text,
-        "source": m.source,
-        "by": m.by,
-        "at": iso8601(m.at_ms),
-        "at_ms": m.at_ms,
-        "player_s": player,
-    })
-}
-
 /// A marker as the event stream shows it (`channel.marker`).
 pub fn event_json(m: &Marker) -> serde_json::Value {
     json!({ "id": m.id, "text": m.text, "source": m.source, "by": m.by, "at": iso8601(m.at_ms), "at_ms": m.at_ms })
+}
+
+/// A marker as the API lists it: as on the event stream, plus its
+/// position on each of `streams` (the channel's HLS outputs; `null` where
+/// that output's window no longer, or not yet, holds it).
+fn marker_json(m: &Marker, streams: &[(String, Arc<HlsStream>)]) -> serde_json::Value {
+    let player: serde_json::Map<String, serde_json::Value> =
+        streams.iter().map(|(output, stream)| (output.clone(), json!(stream.player_time(m.at_ms)))).collect();
+    let mut v = event_json(m);
+    v["player_s"] = player.into();
+    v
 }
 
 fn not_running(name: &str) -> Problem {
@@ -143,8 +138,8 @@ pub async fn list(
     if !state.distributor.is_running(&name) {
         return Err(not_running(&name));
     }
-    let markers: Vec<_> =
-        state.distributor.markers().list(&name).iter().map(|m| marker_json(&state, &name, m)).collect();
+    let streams = state.distributor.hls_all(&name).unwrap_or_default();
+    let markers: Vec<_> = state.distributor.markers().list(&name).iter().map(|m| marker_json(m, &streams)).collect();
     Ok(Json(json!({ "markers": markers })))
 }
 
@@ -182,5 +177,6 @@ pub async fn add(
     }
     let marker = state.distributor.markers().add(&name, text, "api", caller.user.clone(), at_ms);
     state.distributor.events().send_channel("channel.marker", &name, event_json(&marker));
-    Ok((StatusCode::CREATED, Json(marker_json(&state, &name, &marker))))
+    let streams = state.distributor.hls_all(&name).unwrap_or_default();
+    Ok((StatusCode::CREATED, Json(marker_json(&marker, &streams))))
 }
