@@ -2,9 +2,14 @@
 //!
 //! - `GET /streams/{channel}/master.m3u8`: every HLS output of the channel
 //!   that has a segment, as a variant with its bandwidth, codecs and
-//!   resolution;
-//! - `GET /streams/{channel}/{output}/index.m3u8`: the live media playlist;
-//! - `GET /streams/{channel}/{output}/{segment}`: a segment in its window.
+//!   resolution, and the first CMAF output's audio as the audio group;
+//! - `GET /streams/{channel}/manifest.mpd`: the channel's CMAF outputs as
+//!   a live DASH manifest;
+//! - `GET /streams/{channel}/{output}/index.m3u8`: the live media playlist
+//!   (with CMAF, the video's), `audio.m3u8` a CMAF output's audio and
+//!   `subtitles.m3u8` its captions (WebVTT);
+//! - `GET /streams/{channel}/{output}/{segment}`: a segment (or a CMAF init
+//!   segment) in its window.
 //!
 //! Players carry no API token, so streams are served without one, as an
 //! HLS origin is; the API stays behind its login. They are served on the
@@ -18,7 +23,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use stagebox_io::output::HlsStream;
+use stagebox_io::output::hls::DashPart;
+use stagebox_media::dash::{Mpd, Representation};
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// Playlists change with every segment: caches must ask again.
 const PLAYLIST_CACHE: &str = "no-cache";
@@ -26,13 +35,44 @@ const PLAYLIST_CACHE: &str = "no-cache";
 /// output's start time), so it may be cached for as long as anyone likes.
 const SEGMENT_CACHE: &str = "public, max-age=86400, immutable";
 const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
-const SEGMENT_TYPE: &str = "video/mp2t";
+const MPD_TYPE: &str = "application/dash+xml";
+/// The audio group of a master playlist: one audio rendition, the first
+/// CMAF output's (every output of a channel carries the same audio).
+const AUDIO_GROUP: &str = "audio";
+
+/// The subtitles group of a master playlist: the first CMAF output's
+/// captions.
+const SUBTITLES_GROUP: &str = "subs";
+
+/// A segment's MIME type, by its name: TS, WebVTT, or a CMAF track's (the
+/// packager names audio `…-aN.m4s` and `…-a.mp4`, captions `…-tN.m4s` and
+/// `…-t.mp4`).
+fn segment_type(name: &str) -> &'static str {
+    let track = |letter: &str| {
+        name.ends_with(&format!("-{letter}.mp4"))
+            || name.rsplit_once(&format!("-{letter}")).is_some_and(|(_, n)| n.ends_with(".m4s"))
+    };
+    if name.ends_with(".ts") {
+        "video/mp2t"
+    } else if name.ends_with(".vtt") {
+        "text/vtt; charset=utf-8"
+    } else if track("a") {
+        "audio/mp4"
+    } else if track("t") {
+        "application/mp4"
+    } else {
+        "video/mp4"
+    }
+}
 
 /// The streams' routes, with their CORS policy.
 pub fn router(origins: &[String]) -> Router<Shared> {
     let router = Router::new()
         .route("/streams/{channel}/master.m3u8", get(master))
+        .route("/streams/{channel}/manifest.mpd", get(mpd))
         .route("/streams/{channel}/{output}/index.m3u8", get(media))
+        .route("/streams/{channel}/{output}/audio.m3u8", get(audio))
+        .route("/streams/{channel}/{output}/subtitles.m3u8", get(subtitles))
         .route("/streams/{channel}/{output}/{segment}", get(segment));
     match crate::api::cors(origins, &[Method::GET, Method::HEAD], &[]) {
         Some(cors) => router.layer(cors),
@@ -56,14 +96,38 @@ fn body(content: impl IntoResponse, content_type: &'static str, cache: &'static 
 async fn master(State(state): State<Shared>, Path(channel): Path<String>) -> Result<Response, Problem> {
     let streams = state.distributor.hls_all(&channel).ok_or_else(|| missing(format!("no channel {channel:?} runs")))?;
     let mut text = String::from("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    let audio = streams.iter().find_map(|(output, s)| s.audio_channels().map(|c| (output, c)));
+    if let Some((output, channels)) = audio {
+        let _ = writeln!(
+            text,
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{AUDIO_GROUP}\",NAME=\"Audio\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"{channels}\",URI=\"{output}/audio.m3u8\""
+        );
+    }
+    let subtitles = streams.iter().find(|(_, s)| s.subtitles_playlist().is_some()).map(|(output, _)| output);
+    if let Some(output) = subtitles {
+        let _ = writeln!(
+            text,
+            "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"{SUBTITLES_GROUP}\",NAME=\"Captions\",DEFAULT=NO,AUTOSELECT=YES,URI=\"{output}/subtitles.m3u8\""
+        );
+    }
     let mut variants = 0;
     for (output, stream) in &streams {
         let Some((peak, average)) = stream.bandwidth() else { continue };
         let variant = stream.variant();
         let codecs = variant.codecs.map(|c| format!(",CODECS=\"{c}\"")).unwrap_or_default();
         let resolution = variant.resolution.map(|(w, h)| format!(",RESOLUTION={w}x{h}")).unwrap_or_default();
+        // A CMAF variant's audio is in the group; a TS variant carries its
+        // own.
+        let mut group = String::new();
+        if stream.is_cmaf() && audio.is_some() {
+            group.push_str(&format!(",AUDIO=\"{AUDIO_GROUP}\""));
+        }
+        if stream.is_cmaf() && subtitles.is_some() {
+            group.push_str(&format!(",SUBTITLES=\"{SUBTITLES_GROUP}\""));
+        }
         let (peak, average) = (peak.max(1), average.max(1));
-        let _ = writeln!(text, "#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average}{codecs}{resolution}");
+        let _ =
+            writeln!(text, "#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average}{codecs}{resolution}{group}");
         let _ = writeln!(text, "{output}/index.m3u8");
         variants += 1;
     }
@@ -74,29 +138,80 @@ async fn master(State(state): State<Shared>, Path(channel): Path<String>) -> Res
     Ok(body(text, PLAYLIST_TYPE, PLAYLIST_CACHE))
 }
 
-async fn media(
-    State(state): State<Shared>,
-    Path((channel, output)): Path<(String, String)>,
-) -> Result<Response, Problem> {
-    let stream = state
+/// A running HLS output's stream.
+fn output_stream(state: &Shared, channel: &str, output: &str) -> Result<Arc<HlsStream>, Problem> {
+    state
         .distributor
-        .hls(&channel, &output)
-        .ok_or_else(|| missing(format!("channel {channel:?} runs no HLS output {output:?}")))?;
-    let playlist =
-        stream.playlist().ok_or_else(|| missing(format!("HLS output {channel}/{output} has no segment yet")))?;
-    Ok(body(playlist.to_string(), PLAYLIST_TYPE, PLAYLIST_CACHE))
+        .hls(channel, output)
+        .ok_or_else(|| missing(format!("channel {channel:?} runs no HLS output {output:?}")))
+}
+
+/// One of an output's media playlists, `which`, once its first segment
+/// is out (`what` names it in the 404).
+fn playlist(
+    state: &Shared,
+    (channel, output): (String, String),
+    which: fn(&HlsStream) -> Option<Arc<str>>,
+    what: &str,
+) -> Result<Response, Problem> {
+    let stream = output_stream(state, &channel, &output)?;
+    let text = which(&stream).ok_or_else(|| missing(format!("HLS output {channel}/{output} has no {what} yet")))?;
+    Ok(body(text.to_string(), PLAYLIST_TYPE, PLAYLIST_CACHE))
+}
+
+async fn media(State(state): State<Shared>, Path(names): Path<(String, String)>) -> Result<Response, Problem> {
+    playlist(&state, names, HlsStream::playlist, "segment")
+}
+
+async fn audio(State(state): State<Shared>, Path(names): Path<(String, String)>) -> Result<Response, Problem> {
+    playlist(&state, names, HlsStream::audio_playlist, "CMAF audio segment")
+}
+
+async fn subtitles(State(state): State<Shared>, Path(names): Path<(String, String)>) -> Result<Response, Problem> {
+    playlist(&state, names, HlsStream::subtitles_playlist, "captions segment")
+}
+
+/// The channel's CMAF outputs as one live DASH manifest: their video as
+/// one adaptation set, the first one's audio as another, the first one's
+/// SCTE-35 events. Time zero is the first output's first segment.
+async fn mpd(State(state): State<Shared>, Path(channel): Path<String>) -> Result<Response, Problem> {
+    let streams = state.distributor.hls_all(&channel).ok_or_else(|| missing(format!("no channel {channel:?} runs")))?;
+    let parts: Vec<DashPart> = streams.iter().filter_map(|(output, s)| s.dash(output)).collect();
+    let Some(first) = parts.first() else {
+        return Err(missing(format!("channel {channel:?} has no CMAF output with a segment yet")));
+    };
+    let (zero, zero_utc) = first.zero;
+    let mpd = Mpd {
+        availability_start_ms: zero_utc,
+        now_ms: crate::api::now_ms() as i64,
+        time_shift_s: first.dvr_s,
+        segment_s: first.segment_s,
+        max_segment_s: parts.iter().map(|p| p.max_segment_s).fold(first.segment_s, f64::max),
+        // Every output on the first one's time zero.
+        video: parts.iter().map(|p| on_zero(&p.video, zero)).collect(),
+        audio: first.audio.iter().map(|a| on_zero(a, zero)).collect(),
+        text: first.text.iter().map(|t| on_zero(t, zero)).collect(),
+        events_zero: zero,
+        events: first.events.clone(),
+        ended: parts.iter().all(|p| p.ended),
+    };
+    Ok(body(mpd.render(), MPD_TYPE, PLAYLIST_CACHE))
+}
+
+/// `r` on time zero `zero` (90 kHz).
+fn on_zero(r: &Representation, zero: u64) -> Representation {
+    let mut r = r.clone();
+    r.presentation_time_offset = zero * u64::from(r.timescale) / 90_000;
+    r
 }
 
 async fn segment(
     State(state): State<Shared>,
     Path((channel, output, name)): Path<(String, String, String)>,
 ) -> Result<Response, Problem> {
-    let stream = state
-        .distributor
-        .hls(&channel, &output)
-        .ok_or_else(|| missing(format!("channel {channel:?} runs no HLS output {output:?}")))?;
+    let stream = output_stream(&state, &channel, &output)?;
     let bytes = stream
         .segment(&name)
         .ok_or_else(|| missing(format!("segment {name:?} is not in the window of {channel}/{output}")))?;
-    Ok(body(bytes, SEGMENT_TYPE, SEGMENT_CACHE))
+    Ok(body(bytes, segment_type(&name), SEGMENT_CACHE))
 }

@@ -6,7 +6,10 @@
 //! player (hls.js) plays it in headless Chromium
 //! (`tests/browser/player.mjs`). SCTE-35 cues come out as playlist tags in
 //! each output's dialect, made by the bundled SCTE-35 plugin, at segments
-//! that start on their splice points; threefive decodes them.
+//! that start on their splice points; threefive decodes them. A CMAF
+//! output is served as HLS fMP4 and DASH: ffprobe reads both, dash.js and
+//! hls.js play them in Chromium (`tests/browser/players.mjs`), and the
+//! cues are MPD events at their splice points.
 
 #![allow(clippy::unwrap_used)] // a test fails by panicking
 
@@ -425,4 +428,303 @@ fn cues_become_playlist_tags_at_their_splice_points() {
             }
         }
     }
+}
+
+/// What a player must show of a stream (see `tests/browser/players.mjs`).
+struct Expect {
+    /// `WIDTHxHEIGHT`.
+    size: &'static str,
+    /// SCTE-35 events dash.js must hand the page, at least.
+    events: usize,
+    /// The stream has audio, which must be decoded.
+    audio: bool,
+    /// Caption cues that must reach the video's text tracks, at least.
+    captions: usize,
+}
+
+/// `player` (`dash` or `hls`) plays channel news's `stream` in Chromium
+/// for 10 s of media, as `expect` says; what it saw, as JSON.
+fn play(a: &Appliance, player: &str, stream: &str, expect: &Expect) -> serde_json::Value {
+    let (events, captions) = (expect.events.to_string(), expect.captions.to_string());
+    let out = browser_script(
+        "players.mjs",
+        &[
+            ("STAGEBOX_URL", a.daemon.url.as_ref()),
+            ("STAGEBOX_STREAM", format!("/streams/news/{stream}").as_ref()),
+            ("STAGEBOX_PLAYER", player.as_ref()),
+            ("STAGEBOX_SIZE", expect.size.as_ref()),
+            ("STAGEBOX_EVENTS", events.as_ref()),
+            ("STAGEBOX_AUDIO", if expect.audio { "1" } else { "0" }.as_ref()),
+            ("STAGEBOX_CAPTIONS", captions.as_ref()),
+        ],
+        Duration::from_secs(90),
+        "players passed",
+    );
+    println!("{player}: {out}");
+    let result = out.lines().find_map(|l| l.strip_prefix("result ")).unwrap();
+    serde_json::from_str(result).unwrap()
+}
+
+/// A DASH manifest's element `name`s (no namespace), anywhere.
+fn elements<'a>(doc: &'a roxmltree::Document<'_>, name: &str) -> Vec<roxmltree::Node<'a, 'a>> {
+    doc.descendants().filter(|n| n.tag_name().name() == name).collect()
+}
+
+fn number(node: roxmltree::Node<'_, '_>, attribute: &str) -> u64 {
+    node.attribute(attribute).unwrap_or_else(|| panic!("no {attribute} on {node:?}")).parse().unwrap()
+}
+
+#[test]
+fn a_channel_is_served_as_cmaf_hls_and_dash() {
+    let dir = tempfile::tempdir().unwrap();
+    // 50 s with a keyframe each second and two cues, put in at about 17
+    // and 33 s: a splice_insert out (§14.2) at the keyframe at 20 s and a
+    // placement opportunity start (§14.1) at 36 s.
+    let examples: Vec<&str> = ["14.2", "14.1"].iter().map(|n| io_support::spec_example(n)).collect();
+    let first = std::cell::Cell::new(0);
+    let source = io_support::source_with(dir.path(), "testsrc", 50, |ts| {
+        first.set(io_support::first_video_pts(ts));
+        [20, 36].iter().zip(&examples).map(|(s, e)| cue_at(e, (first.get() + s * 90_000) % (1 << 33))).collect()
+    });
+    let a = Appliance::new(&[]);
+    let input = free_port();
+    let plugin = json!({ "plugin": "scte35",
+                         "config": { "hls": ["daterange"], "dash": ["urn:scte:scte35:2014:xml+bin"] } });
+    let spec = json!({
+        "name": "news",
+        "inputs": [format!("rtp://127.0.0.1:{input}")],
+        "outputs": [{ "id": "cmaf", "url": "hls://?segment=2&dvr=60&container=cmaf", "scte35": plugin }],
+    });
+    a.ok("POST", "/api/v1/channels", Some(spec));
+    a.ok("POST", "/api/v1/channels/news/start", None);
+    let base = format!("{}/streams/news", a.daemon.url);
+    assert_eq!(a.c.get(format!("{base}/manifest.mpd")).send().unwrap().status(), 404, "nothing before a segment");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sent = io_support::send_rtp(source.ts.clone(), format!("127.0.0.1:{input}").parse().unwrap(), stop.clone());
+    let get = |path: &str| {
+        let r = a.c.get(format!("{base}/{path}")).send().unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let kind = header(&r, "content-type").unwrap();
+        (kind, r.bytes().unwrap())
+    };
+    eventually(Duration::from_secs(20), "three video segments", || {
+        let r = a.c.get(format!("{base}/cmaf/index.m3u8")).send().unwrap();
+        (r.status() == 200 && r.text().unwrap().matches("#EXTINF").count() >= 3).then_some(())
+    });
+
+    // HLS: fMP4 media playlists with their init segments, an audio group.
+    let (kind, master) = get("master.m3u8");
+    assert_eq!(kind, "application/vnd.apple.mpegurl");
+    let Ok(m3u8_rs::Playlist::MasterPlaylist(master)) = m3u8_rs::parse_playlist_res(&master) else {
+        panic!("not a master playlist: {}", String::from_utf8_lossy(&master))
+    };
+    assert_eq!(master.alternatives.len(), 1, "{master:?}");
+    let audio = &master.alternatives[0];
+    assert_eq!(
+        (audio.media_type.to_string(), audio.group_id.as_str(), audio.uri.as_deref(), audio.default),
+        ("AUDIO".to_owned(), "audio", Some("cmaf/audio.m3u8"), true)
+    );
+    let variant = &master.variants[0];
+    assert_eq!((variant.uri.as_str(), variant.audio.as_deref()), ("cmaf/index.m3u8", Some("audio")));
+    assert!(variant.codecs.as_deref().is_some_and(|c| c.starts_with("avc1.") && c.ends_with(",mp4a.40.2")));
+    assert_eq!(variant.resolution.as_ref().map(|r| (r.width, r.height)), Some((320, 240)));
+    for (playlist, init_type, segment_type) in
+        [("cmaf/index.m3u8", "video/mp4", "video/mp4"), ("cmaf/audio.m3u8", "audio/mp4", "audio/mp4")]
+    {
+        let (_, text) = get(playlist);
+        let Ok(m3u8_rs::Playlist::MediaPlaylist(p)) = m3u8_rs::parse_playlist_res(&text) else { panic!() };
+        assert_eq!(p.version, Some(7), "EXT-X-MAP needs version 7");
+        let map = p.segments[0].map.as_ref().unwrap_or_else(|| panic!("no EXT-X-MAP: {p:?}"));
+        let (kind, init) = get(&format!("cmaf/{}", map.uri));
+        assert_eq!(kind, init_type);
+        assert_eq!(&init[4..8], b"ftyp");
+        let (kind, segment) = get(&format!("cmaf/{}", p.segments[1].uri));
+        assert_eq!(kind, segment_type);
+        assert_eq!(&segment[4..8], b"moof");
+    }
+    assert_eq!(probe_codecs(&format!("{base}/master.m3u8")), ["aac", "h264"], "ffprobe reads the fMP4 HLS");
+
+    // DASH: ffmpeg's DASH demuxer reads the live MPD.
+    let (kind, _) = get("manifest.mpd");
+    assert_eq!(kind, "application/dash+xml");
+    assert_eq!(probe_codecs(&format!("{base}/manifest.mpd")), ["aac", "h264"], "ffprobe reads the MPD");
+
+    // dash.js plays it in Chromium, with the SCTE-35 events reaching the
+    // page; then hls.js plays the fMP4 HLS.
+    for (player, stream) in [("dash", "manifest.mpd"), ("hls", "master.m3u8")] {
+        let expect = Expect { size: "320x240", events: 1, audio: true, captions: 0 };
+        let result = play(&a, player, stream, &expect);
+        if player == "dash" {
+            // The first cue, as dash.js handed it to the page.
+            let event = &result["events"][0];
+            assert_eq!(event["scheme"], "urn:scte:scte35:2014:xml+bin", "{result}");
+            let hex: String = source.cues[0].iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(event["data"].as_str(), Some(hex.as_str()), "the section sent: {result}");
+            let at = event["time"].as_f64().unwrap();
+            assert!((at - 20.0).abs() < 0.001, "at the splice point, 20 s into the stream: {result}");
+        }
+    }
+    sent.join().unwrap();
+
+    // The manifest after the whole stream: a timeline of 2 s segments,
+    // cut at each splice point, and each cue as an xml+bin event at its
+    // splice point that threefive decodes to the section sent.
+    let (_, text) = get("manifest.mpd");
+    let text = String::from_utf8(text.to_vec()).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let mpd = doc.root_element();
+    assert_eq!((mpd.tag_name().name(), mpd.attribute("type")), ("MPD", Some("dynamic")), "{text}");
+    let start = date_ms(mpd.attribute("availabilityStartTime").unwrap());
+    let templates = elements(&doc, "SegmentTemplate");
+    assert_eq!(templates.len(), 2, "video and audio: {text}");
+    let video = templates[0];
+    assert_eq!(number(video, "timescale"), 90_000);
+    let zero = number(video, "presentationTimeOffset");
+    assert_eq!(zero, first.get(), "time zero is the first keyframe");
+    let starts: Vec<u64> = video
+        .descendants()
+        .filter(|n| n.tag_name().name() == "S")
+        .flat_map(|s| {
+            let (t, d) = (number(s, "t"), number(s, "d"));
+            let r = s.attribute("r").map_or(0, |r| r.parse::<u64>().unwrap());
+            (0..=r).map(move |i| t + i * d)
+        })
+        .map(|t| (t - zero) / 90_000)
+        .collect();
+    assert!(starts.windows(2).all(|w| w[1] > w[0]), "{starts:?}");
+    for splice in [20, 36] {
+        assert!(starts.contains(&splice), "a segment starts at the splice point {splice} s: {starts:?}");
+    }
+    let events = elements(&doc, "Event");
+    assert_eq!(events.len(), 2, "{text}");
+    let stream = events[0].parent().unwrap();
+    assert_eq!(stream.attribute("schemeIdUri"), Some("urn:scte:scte35:2014:xml+bin"));
+    assert_eq!(number(stream, "presentationTimeOffset"), zero);
+    let at: Vec<u64> = events.iter().map(|e| number(*e, "presentationTime")).collect();
+    assert_eq!(at, [zero + 20 * 90_000, zero + 36 * 90_000], "{text}");
+    let binaries: Vec<&str> = elements(&doc, "Binary").iter().map(|b| b.text().unwrap()).collect();
+    let decoded = io_support::threefive_decode(&binaries);
+    assert_eq!(decoded.iter().map(|(b, _)| b.clone()).collect::<Vec<_>>(), source.cues);
+    // Time zero was received when the stream began.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let age = (now - start) as f64 / 1000.0;
+    assert!((45.0..90.0).contains(&age), "availabilityStartTime {age} s ago, for a 50 s stream");
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// ffmpeg's reading of a WebVTT file as cues.
+fn vtt_cues(dir: &std::path::Path, name: &str, vtt: &[u8]) -> Vec<stagebox_media::captions::Cue> {
+    use stagebox_media::captions::{TextFormat, read};
+    std::fs::write(dir.join(name), vtt).unwrap();
+    let srt = format!("{name}.srt");
+    io_support::ffmpeg(&["-i", name, "-c:s", "srt", &srt], dir);
+    read(&std::fs::read_to_string(dir.join(srt)).unwrap(), TextFormat::Srt).unwrap()
+}
+
+#[test]
+fn captions_become_a_webvtt_rendition() {
+    let dir = tempfile::tempdir().unwrap();
+    // CEA-608 captions (CC1) in the SEI of 29.97 fps H.264, a keyframe a
+    // second, padded to 8 Mb/s so that it is sent in real time.
+    let cues = io_support::generated_cues(10);
+    let frames = (cues.last().unwrap().end * 30 / 1_001_000_000 + 90) as usize;
+    io_support::captioned_ts(dir.path(), &cues, frames);
+    let padded = dir.path().join("padded.ts");
+    io_support::ffmpeg(
+        &["-i", "captioned.ts", "-c", "copy", "-muxrate", "8000000", "-f", "mpegts", padded.to_str().unwrap()],
+        dir.path(),
+    );
+    let ts = std::fs::read(&padded).unwrap();
+    let a = Appliance::new(&[]);
+    let input = free_port();
+    // Captions need CMAF: refused on a TS output, with the field named.
+    let mut spec = json!({
+        "name": "news",
+        "inputs": [format!("rtp://127.0.0.1:{input}")],
+        "outputs": [{ "id": "cmaf", "url": "hls://?segment=2&dvr=60", "captions": { "plugin": "captions" } }],
+    });
+    let (status, e) = a.call("POST", "/api/v1/channels", Some(spec.clone()));
+    assert_eq!(status, 422, "{e}");
+    assert!(e["detail"].as_str().unwrap().starts_with("outputs[0].captions: captions need"), "{e}");
+    spec["outputs"][0]["captions"]["plugin"] = json!("scte35");
+    spec["outputs"][0]["url"] = json!("hls://?segment=2&dvr=60&container=cmaf");
+    let (status, e) = a.call("POST", "/api/v1/channels", Some(spec.clone()));
+    assert_eq!(status, 422, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("caption-converter"), "the wrong kind of plugin: {e}");
+    spec["outputs"][0]["captions"]["plugin"] = json!("captions");
+    a.ok("POST", "/api/v1/channels", Some(spec));
+    a.ok("POST", "/api/v1/channels/news/start", None);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sent = io_support::send_rtp(ts, format!("127.0.0.1:{input}").parse().unwrap(), stop.clone());
+    let base = format!("{}/streams/news", a.daemon.url);
+    let get = |path: &str| {
+        let r = a.c.get(format!("{base}/{path}")).send().unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        (header(&r, "content-type").unwrap(), r.bytes().unwrap())
+    };
+    eventually(Duration::from_secs(20), "three subtitle segments", || {
+        let r = a.c.get(format!("{base}/cmaf/subtitles.m3u8")).send().unwrap();
+        (r.status() == 200 && r.text().unwrap().matches("#EXTINF").count() >= 3).then_some(())
+    });
+    // The master playlist's subtitles group, and the variant in it.
+    let (_, text) = get("master.m3u8");
+    let Ok(m3u8_rs::Playlist::MasterPlaylist(master)) = m3u8_rs::parse_playlist_res(&text) else { panic!() };
+    let subs = master.alternatives.iter().find(|m| m.media_type.to_string() == "SUBTITLES").unwrap();
+    assert_eq!((subs.group_id.as_str(), subs.uri.as_deref()), ("subs", Some("cmaf/subtitles.m3u8")));
+    assert_eq!(master.variants[0].subtitles.as_deref(), Some("subs"));
+
+    // Players play it with the captions shown: dash.js (the wvtt
+    // segments) and hls.js (the WebVTT playlist).
+    for (player, stream) in [("dash", "manifest.mpd"), ("hls", "master.m3u8")] {
+        let result = play(&a, player, stream, &Expect { size: "160x120", events: 0, audio: false, captions: 1 });
+        // Each line shown is a line of one of the source's cues (hls.js
+        // shows a positioned cue's lines as cues of their own, and a
+        // straight apostrophe for 608's).
+        let plain = |t: &str| t.replace('’', "'");
+        let shown = result["captions"].as_array().unwrap();
+        assert!(!shown.is_empty(), "{player} showed no caption");
+        for line in shown.iter().flat_map(|s| s.as_str().unwrap().lines()) {
+            let known = cues.iter().any(|c| plain(&c.text).lines().any(|l| l == plain(line)));
+            assert!(known, "{player} showed {line:?}, not a line of the source's cues");
+        }
+    }
+    sent.join().unwrap();
+
+    // Every source cue, with its time, in the WebVTT segments ffmpeg
+    // reads (a cue spanning segments is in each).
+    let (_, playlist) = get("cmaf/subtitles.m3u8");
+    let Ok(m3u8_rs::Playlist::MediaPlaylist(playlist)) = m3u8_rs::parse_playlist_res(&playlist) else { panic!() };
+    let mut shown = Vec::new();
+    for (i, s) in playlist.segments.iter().enumerate() {
+        let (kind, vtt) = get(&format!("cmaf/{}", s.uri));
+        assert_eq!(kind, "text/vtt; charset=utf-8");
+        assert!(vtt.starts_with(b"WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:"), "{}", String::from_utf8_lossy(&vtt));
+        if String::from_utf8_lossy(&vtt).contains("-->") {
+            shown.extend(vtt_cues(dir.path(), &format!("s{i}.vtt"), &vtt));
+        }
+    }
+    shown.dedup();
+    let ms = |ns: u64| ns / 1_000_000;
+    let plain = |t: &str| t.replace('’', "'");
+    let covered: Vec<_> = cues.iter().filter(|c| shown.iter().any(|s| plain(&s.text) == plain(&c.text))).collect();
+    assert!(covered.len() >= cues.len() - 1, "the cues of all but the last segments: {shown:?}");
+    for c in covered {
+        let s = shown.iter().find(|s| plain(&s.text) == plain(&c.text)).unwrap();
+        // On the source's frame (34 ms at 29.97 fps), from time zero, the
+        // first frame.
+        assert!(ms(s.start).abs_diff(ms(c.start)) <= 34 && ms(s.end).abs_diff(ms(c.end)) <= 34, "{s:?} vs {c:?}");
+    }
+    // DASH: a text adaptation set of wvtt CMAF segments.
+    let (_, mpd) = get("manifest.mpd");
+    let mpd = String::from_utf8(mpd.to_vec()).unwrap();
+    let doc = roxmltree::Document::parse(&mpd).unwrap();
+    let text =
+        elements(&doc, "AdaptationSet").into_iter().find(|s| s.attribute("contentType") == Some("text")).unwrap();
+    assert_eq!(text.attribute("mimeType"), Some("application/mp4"));
+    let representation = elements(&doc, "Representation").into_iter().find(|r| r.attribute("codecs") == Some("wvtt"));
+    assert!(representation.is_some(), "{mpd}");
+    let template = text.descendants().find(|n| n.tag_name().name() == "SegmentTemplate").unwrap();
+    let (kind, init) = get(template.attribute("initialization").unwrap());
+    assert_eq!((kind.as_str(), &init[4..8]), ("application/mp4", &b"ftyp"[..]));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
 }

@@ -26,7 +26,7 @@
 #![allow(clippy::unwrap_used)]
 
 use stagebox_bench::report;
-use stagebox_io::output::OutputConfig;
+use stagebox_io::output::{OutputConfig, OutputPlugins};
 use stagebox_io::url::OutputUrl;
 use stagebox_io::{Channel, ChannelConfig};
 use stagebox_media::hls::{MediaPlaylist, Segmenter};
@@ -219,7 +219,7 @@ fn latency_stagebox(ts: &[u8], closers: &[usize]) -> Vec<f64> {
         };
         let output =
             OutputConfig { id: "hls".into(), url: OutputUrl::parse("hls://?segment=1&dvr=10").unwrap(), pids: None };
-        let channel = runtime.block_on(Channel::start(config, vec![(output, None)])).unwrap();
+        let channel = runtime.block_on(Channel::start(config, vec![(output, OutputPlugins::default())])).unwrap();
         targets.push(channel.input_addresses()[0]);
         let mut updates = channel.hls("hls").unwrap().subscribe();
         let published = Arc::new(Mutex::new(Vec::new()));

@@ -8,7 +8,7 @@ use crate::cue::{CueContext, CueDecision, CueFilter, CueOutcome};
 use crate::failover::{Failover, FailoverConfig, Source, Switch};
 use crate::input::{Input, MERGE_WINDOW, bind};
 use crate::output::hls::PlaylistCue;
-use crate::output::{HlsStream, Output, OutputConfig};
+use crate::output::{HlsStream, Output, OutputConfig, OutputPlugins};
 use crate::status::{ChannelStatus, CueStatus, SwitchStatus};
 use crate::url::InputUrl;
 use stagebox_media::rtp::Reorder;
@@ -77,10 +77,7 @@ pub struct Channel {
 
 impl Channel {
     /// Binds the inputs, opens the outputs and starts the channel's task.
-    pub async fn start(
-        config: ChannelConfig,
-        outputs: Vec<(OutputConfig, Option<Box<dyn CueFilter>>)>,
-    ) -> Result<Channel, IoError> {
+    pub async fn start(config: ChannelConfig, outputs: Vec<(OutputConfig, OutputPlugins)>) -> Result<Channel, IoError> {
         let primary_url = InputUrl::parse(&config.primary)?;
         let backup_url = config.backup.as_deref().map(InputUrl::parse).transpose()?;
         if config.batch > MAX_BATCH {
@@ -112,11 +109,11 @@ impl Channel {
             Sockets::Polled(sockets)
         };
         let mut slots = Vec::new();
-        for (output, cues) in outputs {
+        for (output, plugins) in outputs {
             if slots.iter().any(|s: &Slot| s.output.config().id == output.id) {
                 return Err(IoError::Config(format!("two outputs are named {:?}", output.id)));
             }
-            slots.push(Slot::new(Output::open(output).await?, cues));
+            slots.push(Slot::new(Output::open(output, plugins.captions).await?, plugins.cues));
         }
         let hls =
             slots.iter().filter_map(|s| s.output.hls().map(|h| (s.output.config().id.clone(), h.clone()))).collect();
@@ -151,8 +148,9 @@ impl Channel {
     }
 
     /// Adds an output while the channel runs; the others are not touched.
-    pub async fn add_output(&self, config: OutputConfig, cues: Option<Box<dyn CueFilter>>) -> Result<(), IoError> {
-        let output = Output::open(config).await?;
+    pub async fn add_output(&self, config: OutputConfig, plugins: OutputPlugins) -> Result<(), IoError> {
+        let output = Output::open(config, plugins.captions).await?;
+        let cues = plugins.cues;
         let hls = output.hls().map(|h| (output.config().id.clone(), h.clone()));
         let (tx, rx) = oneshot::channel();
         self.commands.send(Command::Add(Box::new(output), cues, tx)).await.map_err(|_| IoError::Stopped)?;
@@ -507,11 +505,12 @@ impl Engine {
             // After the cue's own packets, so the output sees them first.
             for (section, outcome) in sections.iter().zip(outcomes) {
                 let Some(sent) = outcome.decision.applied(section) else { continue };
-                if !outcome.playlist.is_empty() {
+                if !outcome.playlist.is_empty() || !outcome.events.is_empty() {
                     slot.output.annotate(PlaylistCue {
                         pts: outcome.splice_pts.unwrap_or(context.pts),
                         section: sent.to_vec(),
                         lines: outcome.playlist,
+                        events: outcome.events,
                     });
                 }
             }

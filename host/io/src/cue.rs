@@ -41,11 +41,15 @@ pub struct CueOutcome {
     /// HLS output starts a segment there and puts the lines before it.
     /// Without one the lines go before the next segment.
     pub splice_pts: Option<u64>,
+    /// DASH events for a CMAF output's part of the manifest (`time`: the
+    /// splice point's PTS, or where the cue came); other outputs ignore
+    /// them.
+    pub events: Vec<stagebox_media::dash::Event>,
 }
 
 impl From<CueDecision> for CueOutcome {
     fn from(decision: CueDecision) -> CueOutcome {
-        CueOutcome { decision, playlist: Vec::new(), splice_pts: None }
+        CueOutcome { decision, playlist: Vec::new(), splice_pts: None, events: Vec::new() }
     }
 }
 

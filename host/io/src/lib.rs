@@ -11,10 +11,12 @@
 //!   added and removed live.
 //! - [`output`]: UDP, RTP and SRT destinations.
 //! - [`cue`]: the per-output SCTE-35 hook.
+//! - [`captions`]: the per-output caption decoder hook (HLS WebVTT).
 //! - [`status`]: counters and status snapshots.
 
 #![forbid(unsafe_code)]
 
+pub mod captions;
 pub mod channel;
 pub mod cue;
 mod error;

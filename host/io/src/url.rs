@@ -7,8 +7,9 @@
 //! - `srt://host:port?mode=caller|listener&latency=120&passphrase=…&pbkeylen=16&streamid=…`
 //!   (latency in milliseconds, as `srt-live-transmit` takes it);
 //! - `rtmp://host[:port]/app/stream-key`;
-//! - `hls://?segment=6&dvr=60`: packaged here and served by the box
-//!   (segment duration and DVR depth in seconds).
+//! - `hls://?segment=6&dvr=60&container=ts`: packaged here and served by
+//!   the box (segment duration and DVR depth in seconds; `container=cmaf`
+//!   for CMAF segments, served as HLS and DASH).
 //!
 //! An unknown parameter is an error, so a typo never silently does nothing.
 
@@ -177,6 +178,31 @@ pub struct HlsUrl {
     /// How far back a player may seek, in seconds (`dvr`, from one segment
     /// to 3600, default 60). The segments it covers are held in memory.
     pub dvr_s: u64,
+    /// The segments' container (`container`, `ts` or `cmaf`, default
+    /// `ts`).
+    pub container: Container,
+}
+
+/// An HLS output's segment container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// MPEG-TS segments, the stream as it came.
+    Ts,
+    /// CMAF (fMP4) segments, a track each: HLS with an audio group, and
+    /// DASH.
+    Cmaf,
+}
+
+impl std::str::FromStr for Container {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Container, ()> {
+        match text {
+            "ts" => Ok(Container::Ts),
+            "cmaf" => Ok(Container::Cmaf),
+            _ => Err(()),
+        }
+    }
 }
 
 impl HlsUrl {
@@ -371,12 +397,13 @@ fn hls(url: &url::Url) -> Result<HlsUrl, UrlError> {
             "{url}: hls:// names no place; the box serves it at /streams/CHANNEL/OUTPUT/index.m3u8"
         )));
     }
-    let mut out = HlsUrl { segment_s: 6, dvr_s: 60 };
+    let mut out = HlsUrl { segment_s: 6, dvr_s: 60, container: Container::Ts };
     for (name, value) in url.query_pairs() {
         match &*name {
             "segment" => out.segment_s = parameter(&name, &value, "whole seconds, 1 to 30")?,
             "dvr" => out.dvr_s = parameter(&name, &value, "whole seconds, up to 3600")?,
-            _ => return Err(unknown(&name, url, "segment, dvr")),
+            "container" => out.container = parameter(&name, &value, "ts or cmaf")?,
+            _ => return Err(unknown(&name, url, "segment, dvr, container")),
         }
     }
     let bad = |name: &str, value: u64, why: &str| UrlError::Parameter {
@@ -469,7 +496,9 @@ mod tests {
     #[test]
     fn hls_outputs_take_segment_and_dvr() {
         let parsed = OutputUrl::parse("hls://?segment=2&dvr=30").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(parsed, OutputUrl::Hls(HlsUrl { segment_s: 2, dvr_s: 30 }));
+        assert_eq!(parsed, OutputUrl::Hls(HlsUrl { segment_s: 2, dvr_s: 30, container: Container::Ts }));
+        let cmaf = OutputUrl::parse("hls://?container=cmaf").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cmaf, OutputUrl::Hls(HlsUrl { segment_s: 6, dvr_s: 60, container: Container::Cmaf }));
         let OutputUrl::Hls(hls) = parsed else { panic!("not hls") };
         assert_eq!(hls.window_segments(), 15);
         assert_eq!(OutputUrl::parse("hls://").unwrap_or_else(|e| panic!("{e}")).kind(), "hls");
@@ -479,6 +508,7 @@ mod tests {
             ("hls://?segment=2&dvr=1", "dvr"),
             ("hls://?dvr=7200", "dvr"),
             ("hls://?part=1", "unknown parameter"),
+            ("hls://?container=mp4", "ts or cmaf"),
         ] {
             let e = OutputUrl::parse(bad).map(|u| format!("{u:?}")).expect_err(bad).to_string();
             assert!(e.contains(says), "{bad}: {e}");

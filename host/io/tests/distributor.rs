@@ -10,7 +10,7 @@ mod support;
 
 use stagebox_io::cue::{CueContext, CueDecision, CueFilter, CueOutcome};
 use stagebox_io::failover::{FailoverConfig, Reason, Source};
-use stagebox_io::output::OutputConfig;
+use stagebox_io::output::{OutputConfig, OutputPlugins};
 use stagebox_io::status::{ChannelStatus, InputState, OutputState};
 use stagebox_io::url::OutputUrl;
 use stagebox_io::{Channel, ChannelConfig};
@@ -125,15 +125,15 @@ async fn real_peers_receive_valid_streams_with_identical_cues() {
     let channel = Channel::start(
         config("rtp://127.0.0.1:0", None, FailoverConfig::default()),
         vec![
-            (output("udp", &format!("udp://{udp}")), None),
-            (output("rtp", &format!("rtp://{rtp}")), None),
-            (output("srt-caller", &format!("srt://127.0.0.1:{libsrt_port}?latency=120")), None),
+            (output("udp", &format!("udp://{udp}")), OutputPlugins::default()),
+            (output("rtp", &format!("rtp://{rtp}")), OutputPlugins::default()),
+            (output("srt-caller", &format!("srt://127.0.0.1:{libsrt_port}?latency=120")), OutputPlugins::default()),
             (
                 output(
                     "srt-listener",
                     &format!("srt://127.0.0.1:{ffmpeg_port}?mode=listener&passphrase={key}&pbkeylen=32"),
                 ),
-                None,
+                OutputPlugins::default(),
             ),
         ],
     )
@@ -191,7 +191,7 @@ async fn failover_to_the_backup_and_back_keeps_the_output_clean() {
     let failover = FailoverConfig { detect, revert_after: Some(Duration::from_secs(1)) };
     let channel = Channel::start(
         config("rtp://127.0.0.1:0", Some("rtp://127.0.0.1:0"), failover),
-        vec![(output("out", &format!("udp://{out}")), None)],
+        vec![(output("out", &format!("udp://{out}")), OutputPlugins::default())],
     )
     .await
     .unwrap();
@@ -247,7 +247,7 @@ async fn outputs_come_and_go_without_touching_the_others() {
     let (steady, steady_capture) = capture(false, Duration::from_secs(1));
     let channel = Channel::start(
         config("rtp://127.0.0.1:0", None, FailoverConfig::default()),
-        vec![(output("steady", &format!("udp://{steady}")), None)],
+        vec![(output("steady", &format!("udp://{steady}")), OutputPlugins::default())],
     )
     .await
     .unwrap();
@@ -256,14 +256,14 @@ async fn outputs_come_and_go_without_touching_the_others() {
     // Nobody listens on this port: the SRT caller retries in the back-
     // ground, its queue bounded, dropping what it cannot send.
     let dead = format!("srt://127.0.0.1:{}", free_port());
-    channel.add_output(output("dead-srt", &dead), None).await.unwrap();
+    channel.add_output(output("dead-srt", &dead), OutputPlugins::default()).await.unwrap();
     // Each extra output lives for more than a GOP (1 s), so ffmpeg can
     // read what it got.
     for round in 0..3 {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let (to, handle) = capture(false, Duration::from_millis(500));
         let id = format!("extra-{round}");
-        channel.add_output(output(&id, &format!("rtp://{to}")), None).await.unwrap();
+        channel.add_output(output(&id, &format!("rtp://{to}")), OutputPlugins::default()).await.unwrap();
         tokio::time::sleep(Duration::from_millis(1200)).await;
         channel.remove_output(&id).await.unwrap();
         added.push(handle);
@@ -271,7 +271,11 @@ async fn outputs_come_and_go_without_touching_the_others() {
     // Errors are the API's, not a panic: no such output, a second "steady".
     let missing = channel.remove_output("nope").await.unwrap_err().to_string();
     assert!(missing.contains("no output named \"nope\""), "{missing}");
-    let twice = channel.add_output(output("steady", "udp://127.0.0.1:9"), None).await.unwrap_err().to_string();
+    let twice = channel
+        .add_output(output("steady", "udp://127.0.0.1:9"), OutputPlugins::default())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(twice.contains("already has an output named \"steady\""), "{twice}");
     let status = channel.status();
     let (sent, steady, extras) = tokio::task::spawn_blocking(move || {
@@ -322,7 +326,7 @@ async fn cue_decisions_apply_per_output() {
         .iter()
         .zip(["pass", "drop", "rewrite"])
         .zip(filters)
-        .map(|(((to, _), id), filter)| (output(id, &format!("udp://{to}")), filter))
+        .map(|(((to, _), id), cues)| (output(id, &format!("udp://{to}")), OutputPlugins { cues, captions: None }))
         .collect();
     let channel = Channel::start(config("rtp://127.0.0.1:0", None, FailoverConfig::default()), outputs).await.unwrap();
     let sender = send_rtp(source.ts.clone(), channel.input_addresses()[0], Arc::new(AtomicBool::new(false)));
@@ -356,7 +360,8 @@ async fn two_lossy_copies_merge_into_the_whole_stream() {
     let (out, out_capture) = capture(false, Duration::from_secs(1));
     let mut config = config("rtp://127.0.0.1:0", Some("rtp://127.0.0.1:0"), FailoverConfig::default());
     config.merge = true;
-    let channel = Channel::start(config, vec![(output("out", &format!("udp://{out}")), None)]).await.unwrap();
+    let channel =
+        Channel::start(config, vec![(output("out", &format!("udp://{out}")), OutputPlugins::default())]).await.unwrap();
     let [a, b] = [channel.input_addresses()[0], channel.input_addresses()[1]];
     // One copy loses every 10th datagram, the other every 10th from the 5th.
     let legs: Vec<support::Leg> = vec![(a, |i| i % 10 == 0), (b, |i| i % 10 == 5)];
@@ -397,7 +402,10 @@ async fn a_batched_channel_sends_the_same_bytes_in_fewer_sends() {
     let (rtp, rtp_capture) = capture(true, Duration::from_secs(1));
     let mut config = config("rtp://127.0.0.1:0", None, FailoverConfig::default());
     config.batch = Duration::from_millis(20);
-    let outputs = vec![(output("udp", &format!("udp://{udp}")), None), (output("rtp", &format!("rtp://{rtp}")), None)];
+    let outputs = vec![
+        (output("udp", &format!("udp://{udp}")), OutputPlugins::default()),
+        (output("rtp", &format!("rtp://{rtp}")), OutputPlugins::default()),
+    ];
     let channel = Channel::start(config, outputs).await.unwrap();
     send_all(&source, &channel).await;
     let (udp, rtp) =
@@ -445,7 +453,10 @@ async fn a_pid_filter_keeps_its_streams_and_rewrites_the_pmt() {
     let (all_to, all_capture) = capture(false, Duration::from_secs(1));
     let mut filtered = output("video-only", &format!("udp://{filtered_to}"));
     filtered.pids = Some([video].into());
-    let outputs = vec![(filtered, None), (output("all", &format!("udp://{all_to}")), None)];
+    let outputs = vec![
+        (filtered, OutputPlugins::default()),
+        (output("all", &format!("udp://{all_to}")), OutputPlugins::default()),
+    ];
     let channel = Channel::start(config("rtp://127.0.0.1:0", None, FailoverConfig::default()), outputs).await.unwrap();
     send_all(&source, &channel).await;
     let (filtered, all) =
@@ -491,9 +502,12 @@ async fn srt_listener_to_libsrt_and_caller_to_ffmpeg() {
     let channel = Channel::start(
         config("rtp://127.0.0.1:0", None, FailoverConfig::default()),
         vec![
-            (output("srt-listener", &format!("srt://127.0.0.1:{listener_port}?mode=listener&latency=120")), None),
+            (
+                output("srt-listener", &format!("srt://127.0.0.1:{listener_port}?mode=listener&latency=120")),
+                OutputPlugins::default(),
+            ),
             // Our caller retries with back-off until ffmpeg listens.
-            (output("srt-caller", &format!("srt://127.0.0.1:{ffmpeg_port}?latency=120")), None),
+            (output("srt-caller", &format!("srt://127.0.0.1:{ffmpeg_port}?latency=120")), OutputPlugins::default()),
         ],
     )
     .await

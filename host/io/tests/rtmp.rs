@@ -8,7 +8,7 @@
 mod support;
 
 use stagebox_io::failover::FailoverConfig;
-use stagebox_io::output::OutputConfig;
+use stagebox_io::output::{OutputConfig, OutputPlugins};
 use stagebox_io::status::OutputState;
 use stagebox_io::url::OutputUrl;
 use stagebox_io::{Channel, ChannelConfig};
@@ -86,7 +86,7 @@ async fn nginx_records_what_the_rtmp_output_publishes() {
         failover: FailoverConfig::default(),
         batch: Duration::ZERO,
     };
-    let channel = Channel::start(config, vec![(output, None)]).await.unwrap();
+    let channel = Channel::start(config, vec![(output, OutputPlugins::default())]).await.unwrap();
     // Published before the stream starts (at most 10 s).
     let start = Instant::now();
     while channel.status().outputs[0].state != OutputState::Running {

@@ -17,13 +17,17 @@
 //!   live media playlist.
 //! - [`fmp4`]: fragmented MP4 (CMAF style) H.264 and AAC tracks, for HLS
 //!   fMP4 and DASH.
+//! - [`cmaf`]: a transport stream cut into CMAF segments, a track each.
+//! - [`dash`]: the live DASH manifest.
 //! - [`h264`]: NAL units, emulation prevention and SPS reading.
 
 #![forbid(unsafe_code)]
 
 pub mod calendar;
 pub mod captions;
+pub mod cmaf;
 pub mod crc;
+pub mod dash;
 pub mod flv;
 pub mod fmp4;
 pub mod h264;

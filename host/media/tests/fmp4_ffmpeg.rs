@@ -122,7 +122,7 @@ fn ffprobe_decodes_every_frame_with_its_timestamps() {
 
 /// ffprobe's packets of audio stream 0 of `file`: times relative to the
 /// first, in ms, and the stream's codec, rate and channels.
-fn audio(dir: &std::path::Path, file: &str) -> (Vec<i64>, String) {
+fn audio_of(dir: &std::path::Path, file: &str) -> (Vec<i64>, String) {
     let run = |entries: &str| probe_stream(dir, "a:0", entries, file);
     let times: Vec<f64> = run("packet=pts_time").iter().filter_map(|l| l.trim_end_matches(',').parse().ok()).collect();
     let first = times.iter().copied().fold(f64::INFINITY, f64::min);
@@ -150,8 +150,8 @@ fn ffprobe_reads_the_aac_track_frame_for_frame() {
     file.extend(fragments.concat());
     std::fs::write(dir.path().join("audio.mp4"), &file).unwrap();
     assert_eq!(track.codec().as_deref(), Some("mp4a.40.2"));
-    let (ours, ours_stream) = audio(dir.path(), "audio.mp4");
-    let (theirs, theirs_stream) = audio(dir.path(), "source.ts");
+    let (ours, ours_stream) = audio_of(dir.path(), "audio.mp4");
+    let (theirs, theirs_stream) = audio_of(dir.path(), "source.ts");
     assert_eq!(ours_stream, theirs_stream, "codec, rate and channels");
     assert_eq!(ours.len(), theirs.len(), "every frame");
     // 1024 samples a frame at the source's rate: the same times, to the
@@ -159,5 +159,57 @@ fn ffprobe_reads_the_aac_track_frame_for_frame() {
     for (a, b) in ours.iter().zip(&theirs) {
         assert!((a - b).abs() <= 1, "{a} ms vs {b} ms");
     }
+    decodes_cleanly(dir.path(), "audio.mp4");
+}
+
+#[test]
+fn a_cut_stream_gives_contiguous_tracks_that_ffmpeg_plays() {
+    use stagebox_media::cmaf::{Cutter, Media};
+    let dir = tempfile::tempdir().unwrap();
+    let ts = support::lavfi_ts_for(dir.path(), "testsrc2", "source.ts", 4, Some(25));
+    let mut cutter = Cutter::new(1.0);
+    let mut segments = Vec::new();
+    for (i, datagram) in ts.chunks(7 * 188).enumerate() {
+        segments.extend(cutter.push(datagram, i as i64));
+    }
+    segments.extend(cutter.finish());
+    assert_eq!(cutter.refused(), 0);
+    let track = |media| segments.iter().filter(|s| s.media == media).collect::<Vec<_>>();
+    let (video, audio) = (track(Media::Video), track(Media::Audio));
+    assert_eq!(video.len(), 4, "a segment a GOP");
+    assert_eq!(audio.len(), 4, "the audio cut with each");
+    for list in [&video, &audio] {
+        for pair in list.windows(2) {
+            assert_eq!(pair[0].time + pair[0].duration, pair[1].time, "back to back");
+            assert_eq!(pair[0].sequence + 1, pair[1].sequence);
+        }
+    }
+    assert!(video.iter().all(|s| s.duration == 90_000), "{:?}", video.iter().map(|s| s.duration).collect::<Vec<_>>());
+    assert_eq!(cutter.zero(), Some(video[0].time));
+    let rate = u64::from(cutter.timescale(Media::Audio).unwrap());
+    for (v, a) in video.iter().zip(&audio) {
+        // An audio segment starts with the first PES at or after its
+        // video segment's keyframe.
+        let (v_s, a_s) = (v.time as f64 / 90_000.0, a.time as f64 / rate as f64);
+        assert!((0.0..0.35).contains(&(a_s - v_s)), "video at {v_s} s, audio at {a_s} s");
+    }
+    let file = |media, name: &str| {
+        let mut bytes = cutter.init_segment(media).unwrap();
+        bytes.extend(segments.iter().filter(|s| s.media == media).flat_map(|s| s.bytes.clone()));
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    };
+    file(Media::Video, "video.mp4");
+    file(Media::Audio, "audio.mp4");
+    assert_eq!(probe(dir.path(), "frame=pts", "video.mp4").len(), 100, "every frame");
+    let (ours, _) = audio_of(dir.path(), "audio.mp4");
+    let (theirs, _) = audio_of(dir.path(), "source.ts");
+    // The source's audio from the first keyframe on (less what came
+    // before it), frame for frame to its end.
+    assert!(ours.len() + 16 >= theirs.len() && ours.len() < theirs.len(), "{} of {}", ours.len(), theirs.len());
+    let skipped = theirs.len() - ours.len();
+    for (a, b) in ours.iter().zip(&theirs[skipped..]) {
+        assert!((a - (b - theirs[skipped])).abs() <= 1, "{a} ms vs {b} ms");
+    }
+    decodes_cleanly(dir.path(), "video.mp4");
     decodes_cleanly(dir.path(), "audio.mp4");
 }

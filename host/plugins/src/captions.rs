@@ -40,6 +40,12 @@ impl CaptionConverter {
         Ok(CaptionConverter { runner })
     }
 
+    /// Makes and initialises the instance now: a configuration the plugin
+    /// refuses is reported here rather than on the first cc_data.
+    pub fn prepare(&mut self) -> Result<(), NodeError> {
+        self.runner.prepare()
+    }
+
     /// Decodes the cc_data triplets carried at `pts` (ns of media time);
     /// returns the cues that ended.
     pub fn decode_cc(&mut self, cc_data: &[u8], pts: u64, wall_clock: u64) -> Result<Vec<wit::Cue>, NodeError> {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// Not CLOCK_TAI: the kernel only knows the offset where something (PTP,
 /// chrony) has told it, and elsewhere CLOCK_TAI reads as UTC, which put
 /// every cue's `START-DATE` 37 s early.
-fn tai_now_ns() -> u64 {
+pub(crate) fn tai_now_ns() -> u64 {
     let utc = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     (utc + std::time::Duration::from_secs(TAI_UTC_OFFSET_S.unsigned_abs())).as_nanos() as u64
 }
@@ -57,6 +57,11 @@ impl PluginCues {
     }
 }
 
+/// `ticks` at `timescale` as 90 kHz ticks.
+fn rescale(ticks: u64, timescale: u32) -> u64 {
+    (u128::from(ticks) * 90_000 / u128::from(timescale.max(1))) as u64
+}
+
 impl CueFilter for PluginCues {
     fn decide(&mut self, section: &[u8], context: &CueContext<'_>) -> CueOutcome {
         let stream = StreamContext {
@@ -80,10 +85,25 @@ impl CueFilter for PluginCues {
                 for point in &out.splice_points {
                     self.mark(context, point);
                 }
+                let splice_pts = out.splice_points.first().map(|p| p.pts);
+                // The plugin gives events in its own timescale from PTS
+                // 0; the packager places them by PTS.
+                let events = out
+                    .dash_events
+                    .into_iter()
+                    .map(|e| stagebox_media::dash::Event {
+                        scheme: e.scheme_id_uri,
+                        time: splice_pts.unwrap_or(context.pts),
+                        duration: e.duration.map(|d| rescale(d, e.timescale)),
+                        id: e.id,
+                        body: e.body,
+                    })
+                    .collect();
                 CueOutcome {
                     decision,
                     playlist: out.hls_tags.into_iter().map(|t| t.line).collect(),
-                    splice_pts: out.splice_points.first().map(|p| p.pts),
+                    splice_pts,
+                    events,
                 }
             }
             Err(e) => {

@@ -1,7 +1,8 @@
 //! The running distributor channels of `stageboxd`: each one a
 //! `stagebox_io::Channel`, its status sent on the event stream as it
-//! changes, and its SCTE-35 plugins made per output.
+//! changes, and its SCTE-35 and caption plugins made per output.
 
+pub mod captions;
 pub mod cues;
 pub mod spec;
 
@@ -11,10 +12,10 @@ use crate::markers::Markers;
 use spec::{ChannelSpec, FieldError, OutputSpec};
 use stagebox_io::cue::CueFilter;
 use stagebox_io::failover::Source;
-use stagebox_io::output::{HlsStream, OutputConfig};
+use stagebox_io::output::{HlsStream, OutputConfig, OutputPlugins};
 use stagebox_io::status::ChannelStatus;
 use stagebox_io::{Channel, ChannelConfig, IoError};
-use stagebox_plugins::{NodeLimits, Scte35Policy, World};
+use stagebox_plugins::{CaptionConverter, NodeLimits, Scte35Policy, World};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -25,6 +26,10 @@ use tokio::task::JoinHandle;
 /// the plugin's deadline fraction).
 const CUE_PERIOD: Duration = Duration::from_millis(20);
 
+/// The deadline period of an output's caption plugin: one picture's
+/// cc_data at a time, on the output's own task.
+const CAPTION_PERIOD: Duration = Duration::from_millis(40);
+
 /// How often a running channel's status goes on the event stream.
 const STATUS_EVERY: Duration = Duration::from_secs(1);
 
@@ -33,13 +38,13 @@ pub struct Checked {
     /// The description.
     pub spec: ChannelSpec,
     config: ChannelConfig,
-    outputs: Vec<(OutputConfig, Option<Box<dyn CueFilter>>)>,
+    outputs: Vec<(OutputConfig, OutputPlugins)>,
 }
 
 /// An output checked whole.
 pub struct CheckedOutput {
     config: OutputConfig,
-    cues: Option<Box<dyn CueFilter>>,
+    plugins: OutputPlugins,
 }
 
 struct Running {
@@ -95,12 +100,12 @@ impl Distributor {
             let checked = self
                 .check_output(catalog, &spec.name, output, &enabled)
                 .map_err(|e| FieldError { field: format!("outputs[{i}].{}", e.field), why: e.why })?;
-            outputs.push((checked.config, checked.cues));
+            outputs.push((checked.config, checked.plugins));
         }
         Ok(Checked { spec, config, outputs })
     }
 
-    /// Checks one output of channel `channel` and makes its plugin.
+    /// Checks one output of channel `channel` and makes its plugins.
     pub fn check_output(
         &self,
         catalog: &Catalog,
@@ -109,15 +114,15 @@ impl Distributor {
         enabled: impl Fn(&str) -> bool,
     ) -> Result<CheckedOutput, FieldError> {
         let config = output.config()?;
+        let bad = |field: &str, why: String| FieldError { field: field.into(), why };
+        let name = format!("{channel}/{}", output.id);
         let cues = match &output.scte35 {
             None => None,
             Some(cue) => {
-                let bad = |field: &str, why: String| FieldError { field: field.into(), why };
                 let plugin =
-                    catalog.resolve(&cue.plugin, World::Scte35Policy, enabled).map_err(|e| bad("scte35.plugin", e))?;
+                    catalog.resolve(&cue.plugin, World::Scte35Policy, &enabled).map_err(|e| bad("scte35.plugin", e))?;
                 let limits = NodeLimits::for_period(&plugin, CUE_PERIOD);
-                let name = format!("{channel}/{}", output.id);
-                let mut policy = Scte35Policy::new(plugin, &name, &cue.config.to_string(), limits)
+                let mut policy = Scte35Policy::new(plugin, &name, &cue.config_text(), limits)
                     .map_err(|e| bad("scte35.plugin", e.to_string()))?;
                 policy.prepare().map_err(|e| bad("scte35.config", e.to_string()))?;
                 let filter = cues::PluginCues {
@@ -130,7 +135,26 @@ impl Distributor {
                 Some(Box::new(filter) as Box<dyn CueFilter>)
             }
         };
-        Ok(CheckedOutput { config, cues })
+        let captions = match &output.captions {
+            None => None,
+            Some(spec) => {
+                let plugin = catalog
+                    .resolve(&spec.plugin, World::CaptionConverter, &enabled)
+                    .map_err(|e| bad("captions.plugin", e))?;
+                let limits = NodeLimits::for_period(&plugin, CAPTION_PERIOD);
+                let mut converter = CaptionConverter::new(plugin, &name, &spec.config_text(), limits)
+                    .map_err(|e| bad("captions.plugin", e.to_string()))?;
+                converter.prepare().map_err(|e| bad("captions.config", e.to_string()))?;
+                let decoder = captions::PluginCaptions {
+                    converter,
+                    events: self.events.clone(),
+                    channel: channel.to_owned(),
+                    output: output.id.clone(),
+                };
+                Some(Box::new(decoder) as Box<dyn stagebox_io::captions::CaptionDecoder>)
+            }
+        };
+        Ok(CheckedOutput { config, plugins: OutputPlugins { cues, captions } })
     }
 
     /// Whether channel `name` runs.
@@ -184,7 +208,7 @@ impl Distributor {
     pub async fn add_output(&self, name: &str, output: CheckedOutput) -> Result<(), IoError> {
         let channel = self.channel(name).ok_or(IoError::Stopped)?;
         let id = output.config.id.clone();
-        channel.add_output(output.config, output.cues).await?;
+        channel.add_output(output.config, output.plugins).await?;
         self.events.send_channel("channel.output_added", name, serde_json::json!({ "output": id }));
         Ok(())
     }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use stagebox_io::ChannelConfig;
 use stagebox_io::failover::FailoverConfig;
 use stagebox_io::output::OutputConfig;
-use stagebox_io::url::{InputUrl, OutputUrl};
+use stagebox_io::url::{Container, InputUrl, OutputUrl};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -84,20 +84,34 @@ pub struct OutputSpec {
     /// When given, only these elementary PIDs go out (PSI always does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pids: Option<Vec<u16>>,
-    /// The SCTE-35 plugin that decides this output's cues.
+    /// The SCTE-35 plugin (`scte35-policy`) that decides this output's
+    /// cues.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scte35: Option<CueSpec>,
+    pub scte35: Option<PluginSpec>,
+    /// The caption plugin (`caption-converter`) that decodes the video's
+    /// captions into a WebVTT rendition (CMAF HLS outputs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captions: Option<PluginSpec>,
 }
 
-/// An `scte35-policy` plugin for an output.
+/// A plugin an output runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CueSpec {
-    /// The plugin: a bundled name (`scte35`) or an uploaded plugin's hash.
+pub struct PluginSpec {
+    /// The plugin: a bundled name (`scte35`, `captions`) or an uploaded
+    /// plugin's hash.
     pub plugin: String,
     /// Its configuration.
     #[serde(default)]
     pub config: serde_json::Value,
+}
+
+impl PluginSpec {
+    /// The configuration as the plugin's `init` takes it: JSON, or empty
+    /// (the plugin's defaults) when none was given.
+    pub fn config_text(&self) -> String {
+        if self.config.is_null() { String::new() } else { self.config.to_string() }
+    }
 }
 
 /// A field of a channel that is wrong.
@@ -181,6 +195,10 @@ impl OutputSpec {
         let url = OutputUrl::parse(&self.url).map_err(|e| bad("url", e))?;
         if let Some(p) = self.pids.iter().flatten().find(|p| **p >= 0x1fff) {
             return Err(bad("pids", format!("{p} is not an elementary stream PID (below 8191)")));
+        }
+        let cmaf = matches!(&url, OutputUrl::Hls(h) if h.container == Container::Cmaf);
+        if self.captions.is_some() && !cmaf {
+            return Err(bad("captions", "captions need an hls:// output with container=cmaf"));
         }
         Ok(OutputConfig { id: self.id.clone(), url, pids: self.pids.as_ref().map(|p| p.iter().copied().collect()) })
     }

@@ -7,7 +7,7 @@
 
 use anyhow::{Context, Result};
 use stagebox_io::failover::FailoverConfig;
-use stagebox_io::output::OutputConfig;
+use stagebox_io::output::{OutputConfig, OutputPlugins};
 use stagebox_io::url::OutputUrl;
 use stagebox_io::{Channel, ChannelConfig};
 use std::io::Read;
@@ -34,7 +34,10 @@ fn main() -> Result<()> {
                 .iter()
                 .enumerate()
                 .map(|(i, url)| {
-                    Ok((OutputConfig { id: format!("o{i}"), url: OutputUrl::parse(url)?, pids: None }, None))
+                    Ok((
+                        OutputConfig { id: format!("o{i}"), url: OutputUrl::parse(url)?, pids: None },
+                        OutputPlugins::default(),
+                    ))
                 })
                 .collect::<Result<Vec<_>, stagebox_io::url::UrlError>>()?;
             let config = ChannelConfig {

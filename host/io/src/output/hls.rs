@@ -1,6 +1,13 @@
 //! An HLS output: the channel's transport stream cut into segments at its
 //! keyframes (`stagebox_media::hls`), kept in memory for the DVR window,
-//! and published as a live media playlist that `stageboxd` serves.
+//! and published as a live media playlist that `stageboxd` serves. With
+//! `container=cmaf` the segments are CMAF (`stagebox_media::cmaf`), a
+//! track each: the video playlist lists the video, an audio playlist the
+//! audio, and the same segments make the output's part of the channel's
+//! DASH manifest (see [`HlsStream::dash`]). Given a caption decoder, a
+//! CMAF output also has a WebVTT rendition of the video's captions: WebVTT
+//! segments for HLS, the same cues as `wvtt` CMAF segments for DASH, each
+//! published one segment after its video (a cue is known once it ends).
 //!
 //! Cue tags (from the output's SCTE-35 plugin) go before the segment that
 //! starts at their splice point: the segmenter is asked to start one at
@@ -10,10 +17,15 @@
 //! `#EXT-X-CUE-OUT:DURATION=…` each segment gets `#EXT-X-CUE-OUT-CONT`
 //! until `#EXT-X-CUE-IN` or the break's end.
 
+use crate::captions::CaptionDecoder;
 use crate::status::{OutputCounters, OutputState};
-use crate::url::HlsUrl;
+use crate::url::{Container, HlsUrl};
 use bytes::Bytes;
-use stagebox_media::hls::{MediaPlaylist, Segment, Segmenter, Variant};
+use stagebox_media::captions::Cue;
+use stagebox_media::cmaf::{CmafSegment, Cutter, Media};
+use stagebox_media::dash::{Event, Representation};
+use stagebox_media::fmp4::WebVttTrack;
+use stagebox_media::hls::{MediaPlaylist, Segment, Segmenter, Variant, webvtt_segment};
 use stagebox_media::scte35::policy::cue_out_cont;
 use stagebox_media::ts::PACKET_SIZE;
 use stagebox_media::ts::{WRAP, ticks_forward};
@@ -40,6 +52,9 @@ pub struct PlaylistCue {
     pub pts: u64,
     /// The section as the output sent it (for `#EXT-X-CUE-OUT-CONT`).
     pub section: Vec<u8>,
+    /// Its DASH events (their `time` a 90 kHz PTS), for a CMAF output's
+    /// part of the manifest.
+    pub events: Vec<Event>,
 }
 
 /// A break opened by `#EXT-X-CUE-OUT:DURATION=…`: each later segment
@@ -75,6 +90,9 @@ struct Waiting {
     after: u64,
 }
 
+/// DASH events kept at most (the oldest go first).
+const MAX_EVENTS: usize = 64;
+
 /// A segment in the window.
 struct Listed {
     /// Its first packet's arrival, ms since 1970 UTC: its program
@@ -85,24 +103,108 @@ struct Listed {
     start_s: f64,
     duration_s: f64,
     bytes: usize,
+    /// Start and duration in its track's timescale (CMAF; for DASH).
+    time: u64,
+    ticks: u64,
 }
 
-/// What the stream's readers see: the playlist and the segments it lists.
+/// One media playlist as readers see it.
 #[derive(Default)]
-struct Published {
+struct Rendition {
     /// `None` until the first segment is complete.
     playlist: Option<Arc<str>>,
-    segments: HashMap<String, Bytes>,
+    /// Each segment in the window, oldest first.
+    window: VecDeque<Listed>,
     /// Bits per second of the busiest segment yet (`BANDWIDTH`).
     peak_bps: u64,
     /// Bits per second over the segments in the window
     /// (`AVERAGE-BANDWIDTH`).
     average_bps: u64,
-    /// Each segment in the window, oldest first.
-    window: VecDeque<Listed>,
+}
+
+impl Rendition {
+    /// Lists `listed`, and lets the `gone` oldest go.
+    fn list(&mut self, text: Arc<str>, listed: Listed, gone: usize) {
+        let bps = |bytes: usize, seconds: f64| if seconds > 0.0 { (bytes as f64 * 8.0 / seconds) as u64 } else { 0 };
+        self.playlist = Some(text);
+        self.peak_bps = self.peak_bps.max(bps(listed.bytes, listed.duration_s));
+        self.window.push_back(listed);
+        let len = self.window.len();
+        self.window.drain(..gone.min(len));
+        let (bytes, seconds) = self.window.iter().fold((0, 0.0), |(b, t), s| (b + s.bytes, t + s.duration_s));
+        self.average_bps = bps(bytes, seconds);
+    }
+}
+
+/// What a CMAF track's headers say, once known.
+#[derive(Clone)]
+struct TrackInfo {
+    codec: String,
+    timescale: u32,
+    size: Option<(u32, u32)>,
+    /// Sample rate and channel_configuration.
+    audio: Option<(u32, u8)>,
+    /// Its init segment's name.
+    init: String,
+}
+
+/// What a CMAF output knows of its tracks.
+#[derive(Clone, Default)]
+struct CmafInfo {
+    /// Time zero (90 kHz, extended) and when it was received.
+    zero: Option<(u64, i64)>,
+    video: Option<TrackInfo>,
+    audio: Option<TrackInfo>,
+    text: Option<TrackInfo>,
+    segment_s: u64,
+    dvr_s: u64,
+    ended: bool,
+}
+
+/// What the stream's readers see: the playlists and the segments they
+/// list.
+#[derive(Default)]
+struct Published {
+    /// The transport stream, or with CMAF the video.
+    main: Rendition,
+    /// CMAF audio.
+    audio: Rendition,
+    /// CMAF captions: the WebVTT segments (HLS) and, beside each, its
+    /// `wvtt` segment (DASH).
+    text: Rendition,
+    /// Segments and init segments by name.
+    segments: HashMap<String, Bytes>,
     /// `CODECS` and `RESOLUTION`, from the latest segment that shows them
-    /// (see `stagebox_media::hls::describe`).
+    /// (see `stagebox_media::hls::describe`), or from the CMAF tracks.
     variant: Variant,
+    /// `Some` for a CMAF output.
+    cmaf: Option<CmafInfo>,
+    /// SCTE-35 events for DASH, oldest first.
+    events: VecDeque<Event>,
+}
+
+/// A CMAF output's part of its channel's DASH manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DashPart {
+    /// The video representation.
+    pub video: Representation,
+    /// The audio representation, if the stream has AAC.
+    pub audio: Option<Representation>,
+    /// The captions' representation, if the output decodes them.
+    pub text: Option<Representation>,
+    /// Time zero (its first video segment, 90 kHz on the extended
+    /// timeline) and when it was received, ms since 1970 UTC.
+    pub zero: (u64, i64),
+    /// SCTE-35 events in the window, on the same timeline.
+    pub events: Vec<Event>,
+    /// The segment duration aimed at, and the longest so far, seconds.
+    pub segment_s: f64,
+    /// The longest segment listed, seconds.
+    pub max_segment_s: f64,
+    /// The DVR window, seconds.
+    pub dvr_s: f64,
+    /// The output was removed: nothing more will come.
+    pub ended: bool,
 }
 
 /// A live HLS stream held in memory: the newest media playlist and the
@@ -123,21 +225,50 @@ impl HlsStream {
         HlsStream { published: RwLock::default(), updates: watch::Sender::new(0), epoch: format!("{:x}", now_ms()) }
     }
 
-    /// The media playlist's text, once a segment exists.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Published> {
+        self.published.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The media playlist's text (with CMAF, the video's), once a segment
+    /// exists.
     pub fn playlist(&self) -> Option<Arc<str>> {
-        self.published.read().unwrap_or_else(PoisonError::into_inner).playlist.clone()
+        self.read().main.playlist.clone()
+    }
+
+    /// A CMAF output's audio playlist, once an audio segment exists.
+    pub fn audio_playlist(&self) -> Option<Arc<str>> {
+        self.read().audio.playlist.clone()
+    }
+
+    /// A CMAF output's WebVTT subtitles playlist, once its first segment
+    /// is out.
+    pub fn subtitles_playlist(&self) -> Option<Arc<str>> {
+        self.read().text.playlist.clone()
+    }
+
+    /// Whether the output's segments are CMAF.
+    pub fn is_cmaf(&self) -> bool {
+        self.read().cmaf.is_some()
+    }
+
+    /// A CMAF output's audio channel_configuration, once its audio
+    /// playlist exists (for the master playlist's audio group).
+    pub fn audio_channels(&self) -> Option<u8> {
+        let p = self.read();
+        p.audio.playlist.as_ref()?;
+        p.cmaf.as_ref()?.audio.as_ref()?.audio.map(|(_, channels)| channels)
     }
 
     /// Segment `name` (as the playlist lists it), while it is in the window.
     pub fn segment(&self, name: &str) -> Option<Bytes> {
-        self.published.read().unwrap_or_else(PoisonError::into_inner).segments.get(name).cloned()
+        self.read().segments.get(name).cloned()
     }
 
-    /// Peak and average bits per second of the segments so far, once one
-    /// exists.
+    /// Peak and average bits per second of the segments so far (with
+    /// CMAF, video and audio together), once one exists.
     pub fn bandwidth(&self) -> Option<(u64, u64)> {
-        let p = self.published.read().unwrap_or_else(PoisonError::into_inner);
-        p.playlist.as_ref().map(|_| (p.peak_bps, p.average_bps))
+        let p = self.read();
+        p.main.playlist.as_ref().map(|_| (p.main.peak_bps + p.audio.peak_bps, p.main.average_bps + p.audio.average_bps))
     }
 
     /// Where `utc_ms` (a program date-time) falls on this output's
@@ -145,8 +276,8 @@ impl HlsStream {
     /// player that had played it from the start would be. `None` outside
     /// the window.
     pub fn player_time(&self, utc_ms: i64) -> Option<f64> {
-        let p = self.published.read().unwrap_or_else(PoisonError::into_inner);
-        p.window.iter().find_map(|s| {
+        let p = self.read();
+        p.main.window.iter().find_map(|s| {
             let into = (utc_ms - s.utc_ms) as f64 / 1000.0;
             (0.0..s.duration_s).contains(&into).then_some(s.start_s + into)
         })
@@ -155,7 +286,53 @@ impl HlsStream {
     /// The variant's `CODECS` (`avc1.64001f,mp4a.40.2`) and `RESOLUTION`,
     /// as far as known.
     pub fn variant(&self) -> Variant {
-        self.published.read().unwrap_or_else(PoisonError::into_inner).variant.clone()
+        self.read().variant.clone()
+    }
+
+    /// A CMAF output's part of the DASH manifest, once its first video
+    /// segment is out; `output` is its name (the URLs start with it).
+    pub fn dash(&self, output: &str) -> Option<DashPart> {
+        let p = self.read();
+        let cmaf = p.cmaf.as_ref()?;
+        let (zero, zero_utc) = cmaf.zero?;
+        let representation = |t: &TrackInfo, r: &Rendition, id: String, letter: char| {
+            let pto = zero * u64::from(t.timescale) / 90_000;
+            Representation {
+                id,
+                codecs: t.codec.clone(),
+                bandwidth: r.peak_bps,
+                size: t.size,
+                audio: t.audio,
+                timescale: t.timescale,
+                presentation_time_offset: pto,
+                initialization: format!("{output}/{}", t.init),
+                media: format!("{output}/{}-{letter}$Time$.m4s", self.epoch),
+                segments: r.window.iter().map(|s| (s.time, s.ticks)).collect(),
+            }
+        };
+        let video = representation(cmaf.video.as_ref()?, &p.main, output.to_owned(), 'v');
+        let audio = cmaf
+            .audio
+            .as_ref()
+            .filter(|_| !p.audio.window.is_empty())
+            .map(|t| representation(t, &p.audio, format!("{output}-audio"), 'a'));
+        let text = cmaf
+            .text
+            .as_ref()
+            .filter(|_| !p.text.window.is_empty())
+            .map(|t| representation(t, &p.text, format!("{output}-captions"), 't'));
+        let max_segment_s = p.main.window.iter().map(|s| s.duration_s).fold(0.0, f64::max);
+        Some(DashPart {
+            video,
+            audio,
+            text,
+            zero: (zero, zero_utc),
+            events: p.events.iter().cloned().collect(),
+            segment_s: cmaf.segment_s as f64,
+            max_segment_s,
+            dvr_s: cmaf.dvr_s as f64,
+            ended: cmaf.ended,
+        })
     }
 
     /// A receiver whose value moves on with each segment published.
@@ -164,26 +341,268 @@ impl HlsStream {
     }
 }
 
+/// How the output cuts the stream.
+enum Cutting {
+    /// MPEG-TS segments.
+    Ts(Box<Segmenter>),
+    /// CMAF segments, a track each.
+    Cmaf(Box<Cutter>),
+}
+
+/// A segment about to be listed, whichever its container.
+struct Ready {
+    /// The audio of a CMAF output; otherwise the main playlist's.
+    audio: bool,
+    sequence: u64,
+    /// Its keyframe's PTS (90 kHz, 33 bits).
+    pts: u64,
+    /// Start and duration in its track's timescale.
+    time: u64,
+    ticks: u64,
+    duration_s: f64,
+    utc_ms: i64,
+    discontinuity: bool,
+    name: String,
+    bytes: Vec<u8>,
+}
+
+impl Ready {
+    fn ts(segment: Segment, epoch: &str) -> Ready {
+        Ready {
+            audio: false,
+            sequence: segment.sequence,
+            pts: segment.pts,
+            time: segment.pts,
+            ticks: (segment.duration * 90_000.0).round() as u64,
+            duration_s: segment.duration,
+            utc_ms: segment.utc_ms,
+            discontinuity: segment.discontinuity,
+            name: format!("{epoch}-{}.ts", segment.sequence),
+            bytes: segment.bytes,
+        }
+    }
+
+    fn cmaf(segment: CmafSegment, timescale: u32, epoch: &str) -> Ready {
+        let audio = segment.media == Media::Audio;
+        Ready {
+            audio,
+            sequence: segment.sequence,
+            pts: segment.pts,
+            time: segment.time,
+            ticks: segment.duration,
+            duration_s: segment.seconds(timescale),
+            utc_ms: segment.utc_ms,
+            discontinuity: segment.discontinuity,
+            name: format!("{epoch}-{}{}.m4s", if audio { 'a' } else { 'v' }, segment.time),
+            bytes: segment.bytes,
+        }
+    }
+}
+
+/// A video segment's span, for the subtitle segment that covers it.
+struct Span {
+    /// 90 kHz, on the extended timeline.
+    start: u64,
+    ticks: u64,
+    utc_ms: i64,
+    discontinuity: bool,
+}
+
+/// 90 kHz ticks to ns.
+fn ns(ticks: u64) -> u64 {
+    (u128::from(ticks) * 100_000 / 9) as u64
+}
+
+/// One subtitle segment, in both forms, ready to publish.
+struct SubtitleSegment {
+    vtt: (String, Bytes),
+    wvtt: (String, Bytes),
+    /// Segments that left the window (both forms' names).
+    gone: Vec<String>,
+    text: Arc<str>,
+    listed: Listed,
+}
+
+/// A CMAF output's WebVTT rendition, from its caption decoder.
+struct Subtitles {
+    decoder: Box<dyn CaptionDecoder>,
+    /// Cues decoded and still in the window, oldest first.
+    cues: Vec<Cue>,
+    track: WebVttTrack,
+    playlist: MediaPlaylist,
+    /// Spans whose subtitle segment waits for the next video segment.
+    waiting: VecDeque<Span>,
+    elapsed: f64,
+    /// The DVR depth: cues that ended this long before a segment go.
+    dvr_ns: u64,
+}
+
+impl Subtitles {
+    /// The subtitle segment covering `span`, with time zero at `zero`
+    /// (90 kHz, extended).
+    fn segment(&mut self, span: Span, zero: u64, epoch: &str) -> SubtitleSegment {
+        let (start_ns, end_ns) = (ns(span.start), ns(span.start + span.ticks));
+        self.cues.retain(|c| c.end + self.dvr_ns >= start_ns);
+        let vtt = webvtt_segment(&self.cues, start_ns, end_ns, ns(zero), zero);
+        let wvtt = self.track.fragment(span.start, span.start + span.ticks, &self.cues);
+        let duration_s = span.ticks as f64 / 90_000.0;
+        let name = format!("{epoch}-t{}", span.start);
+        let gone = self.playlist.push(format!("{name}.vtt"), duration_s, span.utc_ms, span.discontinuity);
+        let listed = Listed {
+            utc_ms: span.utc_ms,
+            start_s: self.elapsed,
+            duration_s,
+            bytes: wvtt.len(),
+            time: span.start,
+            ticks: span.ticks,
+        };
+        self.elapsed += duration_s;
+        SubtitleSegment {
+            vtt: (format!("{name}.vtt"), Bytes::from(vtt)),
+            wvtt: (format!("{name}.m4s"), Bytes::from(wvtt)),
+            gone: gone.into_iter().flat_map(|g| [g.replace(".vtt", ".m4s"), g]).collect(),
+            text: self.playlist.render().into(),
+            listed,
+        }
+    }
+}
+
 /// The writing side: segments packets and publishes what completes.
 struct Packager {
     stream: Arc<HlsStream>,
-    segmenter: Segmenter,
+    cutting: Cutting,
+    /// The transport stream's playlist, or with CMAF the video's.
     playlist: MediaPlaylist,
+    /// With CMAF, the audio's.
+    audio: MediaPlaylist,
     /// Cues whose segment has not started yet.
     waiting: Vec<Waiting>,
     /// Segments completed so far.
     completed: u64,
     /// Seconds of segments completed so far.
     elapsed: f64,
+    /// Seconds of audio segments completed so far.
+    audio_elapsed: f64,
     /// The break the playlist is in (`cue_out_in` dialect).
     in_break: Option<Break>,
+    /// A CMAF output's captions, when it has a decoder.
+    subtitles: Option<Subtitles>,
 }
 
 impl Packager {
+    fn new(url: &HlsUrl, stream: Arc<HlsStream>, captions: Option<Box<dyn CaptionDecoder>>) -> Packager {
+        let (window, target) = (url.window_segments(), url.segment_s);
+        let mut playlist = MediaPlaylist::new(window, target);
+        let mut audio = MediaPlaylist::new(window, target);
+        let mut subtitles = None;
+        let cutting = match url.container {
+            // Captions need CMAF (the daemon refuses them elsewhere).
+            Container::Ts => Cutting::Ts(Box::new(Segmenter::new(target as f64))),
+            Container::Cmaf => {
+                playlist.map(init_name(&stream.epoch, Media::Video));
+                audio.map(init_name(&stream.epoch, Media::Audio));
+                let mut p = stream.published.write().unwrap_or_else(PoisonError::into_inner);
+                p.cmaf = Some(CmafInfo { segment_s: url.segment_s, dvr_s: url.dvr_s, ..CmafInfo::default() });
+                let mut cutter = Cutter::new(target as f64);
+                if let Some(decoder) = captions {
+                    cutter.keep_captions();
+                    subtitles = Some(Subtitles {
+                        decoder,
+                        cues: Vec::new(),
+                        track: WebVttTrack::new(),
+                        playlist: MediaPlaylist::new(window, target),
+                        waiting: VecDeque::new(),
+                        elapsed: 0.0,
+                        dvr_ns: url.dvr_s * 1_000_000_000,
+                    });
+                }
+                Cutting::Cmaf(Box::new(cutter))
+            }
+        };
+        Packager {
+            stream,
+            cutting,
+            playlist,
+            audio,
+            waiting: Vec::new(),
+            completed: 0,
+            elapsed: 0.0,
+            audio_elapsed: 0.0,
+            in_break: None,
+            subtitles,
+        }
+    }
+
+    /// Cuts `datagram` (arrived at `utc_ms`) and publishes what completes.
+    fn push(&mut self, datagram: &[u8], utc_ms: i64, counters: &OutputCounters) {
+        match &mut self.cutting {
+            Cutting::Ts(segmenter) => {
+                for segment in segmenter.push(datagram, utc_ms) {
+                    let ready = Ready::ts(segment, &self.stream.epoch);
+                    self.publish(ready, counters);
+                }
+            }
+            Cutting::Cmaf(cutter) => {
+                let done = cutter.push(datagram, utc_ms);
+                self.publish_cmaf(done, counters);
+            }
+        }
+    }
+
+    /// The stream ended: what was being filled is published, and the
+    /// playlists end.
+    fn finish(mut self, counters: &OutputCounters) {
+        match &mut self.cutting {
+            Cutting::Ts(segmenter) => {
+                if let Some(segment) = segmenter.finish() {
+                    let ready = Ready::ts(segment, &self.stream.epoch);
+                    self.publish(ready, counters);
+                }
+            }
+            Cutting::Cmaf(cutter) => {
+                let done = cutter.finish();
+                self.publish_cmaf(done, counters);
+            }
+        }
+        self.flush_subtitles();
+        self.playlist.end();
+        self.audio.end();
+        let (main, audio): (Arc<str>, Arc<str>) = (self.playlist.render().into(), self.audio.render().into());
+        {
+            let mut p = self.stream.published.write().unwrap_or_else(PoisonError::into_inner);
+            p.main.playlist = Some(main);
+            if p.audio.playlist.is_some() {
+                p.audio.playlist = Some(audio);
+            }
+            if let Some(cmaf) = &mut p.cmaf {
+                cmaf.ended = true;
+            }
+        }
+        self.stream.updates.send_modify(|n| *n += 1);
+    }
+
     /// A cue arrived: its segment is asked for, and its tags wait for it.
     fn cue(&mut self, cue: PlaylistCue, counters: &OutputCounters) {
-        let PlaylistCue { lines, pts, section } = cue;
-        let pts = self.segmenter.cut_at(pts).then_some(pts);
+        let PlaylistCue { lines, pts, section, events } = cue;
+        let pts = match &mut self.cutting {
+            Cutting::Ts(segmenter) => segmenter.cut_at(pts),
+            Cutting::Cmaf(cutter) => {
+                let mut p = self.stream.published.write().unwrap_or_else(PoisonError::into_inner);
+                for mut event in events {
+                    event.time = cutter.extend(event.time);
+                    if p.events.len() == MAX_EVENTS {
+                        p.events.pop_front();
+                    }
+                    p.events.push_back(event);
+                }
+                drop(p);
+                cutter.cut_at(pts)
+            }
+        }
+        .then_some(pts);
+        if lines.is_empty() {
+            return;
+        }
         if self.waiting.len() == MAX_WAITING_CUES {
             self.waiting.remove(0);
             counters.error(&crate::IoError::Overflow("a cue's playlist tags (too many waiting)"));
@@ -194,7 +613,7 @@ impl Packager {
 
     /// The tags that go before `segment`: its cues' lines, or, inside a
     /// break, `#EXT-X-CUE-OUT-CONT`.
-    fn tags_for(&mut self, segment: &Segment) -> Vec<String> {
+    fn tags_for(&mut self, segment: &Ready) -> Vec<String> {
         let cues = self.cues_for(segment);
         let ends = cues.iter().any(|w| w.lines.iter().any(|l| l.starts_with("#EXT-X-CUE-IN")));
         let opens = cues.iter().rev().find_map(|w| Break::opened_by(&w.lines, &w.section));
@@ -209,14 +628,14 @@ impl Packager {
             }
         }
         if let Some(b) = &mut self.in_break {
-            b.elapsed += (segment.duration * 90_000.0).round() as u64;
+            b.elapsed += (segment.duration_s * 90_000.0).round() as u64;
         }
         tags.extend(cues.into_iter().flat_map(|w| w.lines));
         tags
     }
 
     /// The cues whose segment is `segment`.
-    fn cues_for(&mut self, segment: &Segment) -> Vec<Waiting> {
+    fn cues_for(&mut self, segment: &Ready) -> Vec<Waiting> {
         let index = segment.sequence;
         let due = |w: &Waiting| match w.pts {
             // A discontinuity ends every wait: old splice points are in
@@ -229,39 +648,181 @@ impl Packager {
         now
     }
 
-    fn publish(&mut self, segment: Segment, counters: &OutputCounters) {
-        let tags = self.tags_for(&segment);
-        self.playlist.annotate(tags);
-        self.completed += 1;
-        let name = format!("{}-{}.ts", self.stream.epoch, segment.sequence);
-        let size = segment.bytes.len();
-        counters.sent((size / PACKET_SIZE) as u64, size);
-        let gone = self.playlist.push(name.clone(), segment.duration, segment.utc_ms, segment.discontinuity);
-        let text: Arc<str> = self.playlist.render().into();
-        let bps = |bytes: usize, seconds: f64| if seconds > 0.0 { (bytes as f64 * 8.0 / seconds) as u64 } else { 0 };
-        let listed =
-            Listed { utc_ms: segment.utc_ms, start_s: self.elapsed, duration_s: segment.duration, bytes: size };
-        self.elapsed += segment.duration;
-        let segment = Bytes::from(segment.bytes);
+    /// CMAF segments, each with its track's init segment the first time.
+    fn publish_cmaf(&mut self, done: Vec<CmafSegment>, counters: &OutputCounters) {
+        for segment in done {
+            let media = segment.media;
+            let Cutting::Cmaf(cutter) = &self.cutting else { return };
+            let Some(timescale) = cutter.timescale(media) else { continue };
+            let known = {
+                let p = self.stream.published.read().unwrap_or_else(PoisonError::into_inner);
+                let cmaf = p.cmaf.as_ref();
+                match media {
+                    Media::Video => cmaf.is_some_and(|c| c.video.is_some()),
+                    Media::Audio => cmaf.is_some_and(|c| c.audio.is_some()),
+                }
+            };
+            if !known {
+                self.describe(media, segment.utc_ms);
+            }
+            let span = (media == Media::Video).then_some(Span {
+                start: segment.time,
+                ticks: segment.duration,
+                utc_ms: segment.utc_ms,
+                discontinuity: segment.discontinuity,
+            });
+            let ready = Ready::cmaf(segment, timescale, &self.stream.epoch);
+            self.publish(ready, counters);
+            if let Some(span) = span {
+                self.caption(span);
+            }
+        }
+    }
+
+    /// A video segment went out: its pictures' captions are decoded, and
+    /// the subtitle segment of the one before it goes out.
+    fn caption(&mut self, span: Span) {
+        let (Cutting::Cmaf(cutter), Some(subs)) = (&mut self.cutting, &mut self.subtitles) else { return };
+        for (pts, cc) in cutter.take_captions() {
+            let cues = subs.decoder.decode(&cc, ns(pts));
+            subs.cues.extend(cues);
+        }
+        subs.waiting.push_back(span);
+        while self.subtitles.as_ref().is_some_and(|s| s.waiting.len() > 1) {
+            self.publish_subtitle();
+        }
+    }
+
+    /// The stream ended: the cues still shown end with it, and every
+    /// waiting subtitle segment goes out.
+    fn flush_subtitles(&mut self) {
+        let (Cutting::Cmaf(cutter), Some(subs)) = (&mut self.cutting, &mut self.subtitles) else { return };
+        for (pts, cc) in cutter.take_captions() {
+            let cues = subs.decoder.decode(&cc, ns(pts));
+            subs.cues.extend(cues);
+        }
+        if let Some(end) = subs.waiting.back().map(|s| s.start + s.ticks) {
+            let cues = subs.decoder.flush(ns(end));
+            subs.cues.extend(cues);
+        }
+        while self.subtitles.as_ref().is_some_and(|s| !s.waiting.is_empty()) {
+            self.publish_subtitle();
+        }
+    }
+
+    /// The oldest waiting subtitle segment, published.
+    fn publish_subtitle(&mut self) {
+        let (Cutting::Cmaf(cutter), Some(subs)) = (&self.cutting, &mut self.subtitles) else { return };
+        let (Some(span), Some(zero)) = (subs.waiting.pop_front(), cutter.zero()) else { return };
+        let segment = subs.segment(span, zero, &self.stream.epoch);
+        let init = init_name_of(&self.stream.epoch, 't');
+        let first = subs.elapsed <= segment.listed.duration_s;
+        let init_bytes = first.then(|| Bytes::from(subs.track.init_segment()));
         {
             let mut p = self.stream.published.write().unwrap_or_else(PoisonError::into_inner);
-            p.segments.insert(name, segment.clone());
+            if let Some(bytes) = init_bytes {
+                p.segments.insert(init.clone(), bytes);
+                if let Some(cmaf) = &mut p.cmaf {
+                    cmaf.text =
+                        Some(TrackInfo { codec: "wvtt".into(), timescale: 90_000, size: None, audio: None, init });
+                }
+            }
+            let SubtitleSegment { vtt, wvtt, gone, text, listed } = segment;
+            p.segments.insert(vtt.0, vtt.1);
+            p.segments.insert(wvtt.0, wvtt.1);
+            let left = gone.len() / 2;
             for old in &gone {
                 p.segments.remove(old);
             }
-            p.playlist = Some(text);
-            p.peak_bps = p.peak_bps.max(bps(listed.bytes, listed.duration_s));
-            p.window.push_back(listed);
-            let len = p.window.len();
-            p.window.drain(..gone.len().min(len));
-            let (bytes, seconds) = p.window.iter().fold((0, 0.0), |(b, t), s| (b + s.bytes, t + s.duration_s));
-            p.average_bps = bps(bytes, seconds);
+            p.text.list(text, listed, left);
         }
         self.stream.updates.send_modify(|n| *n += 1);
+    }
+
+    /// Publishes a CMAF track's init segment and what it says of the
+    /// track; the first video segment, which arrived at `utc_ms`, is time
+    /// zero.
+    fn describe(&mut self, media: Media, utc_ms: i64) {
+        let Cutting::Cmaf(cutter) = &self.cutting else { return };
+        let (Some(init), Some(codec), Some(timescale)) =
+            (cutter.init_segment(media), cutter.codec(media), cutter.timescale(media))
+        else {
+            return;
+        };
+        let name = init_name(&self.stream.epoch, media);
+        let info = TrackInfo {
+            codec,
+            timescale,
+            size: cutter.size().filter(|_| media == Media::Video),
+            audio: cutter.channels().filter(|_| media == Media::Audio).map(|c| (timescale, c)),
+            init: name.clone(),
+        };
+        let zero = cutter.zero();
+        let mut p = self.stream.published.write().unwrap_or_else(PoisonError::into_inner);
+        p.segments.insert(name, Bytes::from(init));
+        let Some(cmaf) = &mut p.cmaf else { return };
+        match media {
+            Media::Video => cmaf.video = Some(info),
+            Media::Audio => cmaf.audio = Some(info),
+        }
+        let codecs: Vec<String> = [&cmaf.video, &cmaf.audio].into_iter().flatten().map(|t| t.codec.clone()).collect();
+        let size = cmaf.video.as_ref().and_then(|t| t.size);
+        if media == Media::Video {
+            cmaf.zero = zero.map(|z| (z, utc_ms));
+        }
+        p.variant = Variant { codecs: Some(codecs.join(",")), resolution: size };
+    }
+
+    fn publish(&mut self, segment: Ready, counters: &OutputCounters) {
+        if !segment.audio {
+            let tags = self.tags_for(&segment);
+            self.playlist.annotate(tags);
+            self.completed += 1;
+        }
+        let size = segment.bytes.len();
+        counters.sent((size / PACKET_SIZE) as u64, size);
+        let (playlist, elapsed) = if segment.audio {
+            (&mut self.audio, &mut self.audio_elapsed)
+        } else {
+            (&mut self.playlist, &mut self.elapsed)
+        };
+        let gone = playlist.push(segment.name.clone(), segment.duration_s, segment.utc_ms, segment.discontinuity);
+        let text: Arc<str> = playlist.render().into();
+        let listed = Listed {
+            utc_ms: segment.utc_ms,
+            start_s: *elapsed,
+            duration_s: segment.duration_s,
+            bytes: size,
+            time: segment.time,
+            ticks: segment.ticks,
+        };
+        *elapsed += segment.duration_s;
+        let is_ts = matches!(self.cutting, Cutting::Ts(_));
+        let bytes = Bytes::from(segment.bytes);
+        {
+            let mut p = self.stream.published.write().unwrap_or_else(PoisonError::into_inner);
+            p.segments.insert(segment.name, bytes.clone());
+            for old in &gone {
+                p.segments.remove(old);
+            }
+            if segment.audio {
+                p.audio.list(text, listed, gone.len());
+            } else {
+                p.main.list(text, listed, gone.len());
+                // Cues older than the window leave with it.
+                if let Some(first) = p.main.window.front().map(|l| l.time) {
+                    p.events.retain(|e| e.time + e.duration.unwrap_or(0) >= first || is_ts);
+                }
+            }
+        }
+        self.stream.updates.send_modify(|n| *n += 1);
+        if !is_ts {
+            return;
+        }
         // After the playlist is out (this is no reason to keep a player
         // waiting): each segment opens with a keyframe and its parameter
         // sets, so it shows what the stream carries now.
-        let variant = stagebox_media::hls::describe(&segment);
+        let variant = stagebox_media::hls::describe(&bytes);
         let mut p = self.stream.published.write().unwrap_or_else(PoisonError::into_inner);
         if variant.codecs.is_some() {
             p.variant.codecs = variant.codecs;
@@ -272,6 +833,16 @@ impl Packager {
     }
 }
 
+/// A CMAF track's init segment's name.
+fn init_name(epoch: &str, media: Media) -> String {
+    init_name_of(epoch, if media == Media::Audio { 'a' } else { 'v' })
+}
+
+/// The init segment's name of track `letter` (`v`, `a`, `t`).
+fn init_name_of(epoch: &str, letter: char) -> String {
+    format!("{epoch}-{letter}.mp4")
+}
+
 /// Opens an HLS output's stream: nothing is published until the first
 /// segment completes.
 pub fn stream() -> Arc<HlsStream> {
@@ -279,35 +850,24 @@ pub fn stream() -> Arc<HlsStream> {
 }
 
 /// The output's task: segments what the channel queues until the output
-/// is removed, then ends the playlist.
-pub async fn run(url: HlsUrl, mut rx: mpsc::Receiver<Item>, counters: Arc<OutputCounters>, stream: Arc<HlsStream>) {
-    let mut packager = Packager {
-        stream,
-        segmenter: Segmenter::new(url.segment_s as f64),
-        playlist: MediaPlaylist::new(url.window_segments(), url.segment_s),
-        waiting: Vec::new(),
-        completed: 0,
-        elapsed: 0.0,
-        in_break: None,
-    };
+/// is removed, then ends the playlists. `captions` decodes a CMAF output's
+/// captions into its WebVTT rendition (a TS output ignores it).
+pub async fn run(
+    url: HlsUrl,
+    mut rx: mpsc::Receiver<Item>,
+    counters: Arc<OutputCounters>,
+    stream: Arc<HlsStream>,
+    captions: Option<Box<dyn CaptionDecoder>>,
+) {
+    let mut packager = Packager::new(&url, stream, captions);
     counters.set_state(OutputState::Running);
     while let Some(item) = rx.recv().await {
         match item {
-            Item::Packets(datagram) => {
-                for segment in packager.segmenter.push(&datagram, now_ms()) {
-                    packager.publish(segment, &counters);
-                }
-            }
+            Item::Packets(datagram) => packager.push(&datagram, now_ms(), &counters),
             Item::Cue(cue) => packager.cue(cue, &counters),
         }
     }
-    if let Some(segment) = packager.segmenter.finish() {
-        packager.publish(segment, &counters);
-    }
-    packager.playlist.end();
-    let text: Arc<str> = packager.playlist.render().into();
-    packager.stream.published.write().unwrap_or_else(PoisonError::into_inner).playlist = Some(text);
-    packager.stream.updates.send_modify(|n| *n += 1);
+    packager.finish(&counters);
 }
 
 fn now_ms() -> i64 {

@@ -19,6 +19,8 @@ mod srt;
 mod udp;
 
 use crate::IoError;
+use crate::captions::CaptionDecoder;
+use crate::cue::CueFilter;
 use crate::status::{OutputCounters, OutputState, OutputStatus};
 use crate::url::OutputUrl;
 use bytes::{Bytes, BytesMut};
@@ -40,6 +42,23 @@ pub struct OutputConfig {
     /// PIDs below 0x20, and the PMTs, which are rewritten to list only
     /// the streams kept), and so does the PCR's PID.
     pub pids: Option<BTreeSet<u16>>,
+}
+
+/// The plugins an output runs, where it has them.
+#[derive(Default)]
+pub struct OutputPlugins {
+    /// Decides its SCTE-35 cues (any output).
+    pub cues: Option<Box<dyn CueFilter>>,
+    /// Decodes its video's captions into a WebVTT rendition (an HLS output
+    /// with CMAF segments; others ignore it).
+    pub captions: Option<Box<dyn CaptionDecoder>>,
+}
+
+impl OutputPlugins {
+    /// An SCTE-35 filter and no caption decoder.
+    pub fn cues(cues: Box<dyn CueFilter>) -> OutputPlugins {
+        OutputPlugins { cues: Some(cues), captions: None }
+    }
 }
 
 /// Datagrams an SRT, RTMP or HLS output may have queued before new ones are dropped:
@@ -66,8 +85,9 @@ pub struct Output {
 
 impl Output {
     /// Opens the output: UDP resolves and binds now; SRT starts its task,
-    /// which connects (or listens) in the background.
-    pub async fn open(config: OutputConfig) -> Result<Output, IoError> {
+    /// which connects (or listens) in the background. `captions` is an HLS
+    /// output's caption decoder.
+    pub async fn open(config: OutputConfig, captions: Option<Box<dyn CaptionDecoder>>) -> Result<Output, IoError> {
         let counters = Arc::new(OutputCounters::new(&config.url));
         let mut hls = None;
         let (path, per_datagram) = match &config.url {
@@ -86,7 +106,7 @@ impl Output {
                 let (tx, rx) = mpsc::channel(QUEUE_DATAGRAMS);
                 let stream = hls::stream();
                 hls = Some(stream.clone());
-                let task = tokio::spawn(hls::run(url.clone(), rx, counters.clone(), stream));
+                let task = tokio::spawn(hls::run(url.clone(), rx, counters.clone(), stream, captions));
                 (Path::Hls { tx, task }, 7)
             }
         };

@@ -7,7 +7,7 @@
 #[path = "../../../media/tests/support/mod.rs"]
 mod media;
 
-pub use media::{ffmpeg, ffmpeg_cc_failures, threefive_cues, threefive_decode};
+pub use media::{captioned_ts, ffmpeg, ffmpeg_cc_failures, generated_cues, threefive_cues, threefive_decode};
 use stagebox_media::rtp::{PT_MP2T, RtpHeader, write};
 use stagebox_media::scte35::SpliceInfoSection;
 use stagebox_media::ts::{Demuxer, Event, NULL_PID, PACKET_SIZE, SectionPacketizer};

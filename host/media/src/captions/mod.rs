@@ -44,7 +44,7 @@ mod source;
 mod srt;
 mod style;
 mod time;
-mod webvtt;
+pub mod webvtt;
 
 pub use cea608::{Cea608Decoder, Channel608, DecodeStats};
 pub use cea708::{Cea708Decoder, Cea708Stats};

@@ -78,17 +78,34 @@ pub(crate) fn write(cues: &[Cue]) -> String {
     let mut out = String::from("WEBVTT\n\n");
     for cue in cues {
         out.push_str(&format!("{} --> {}", format_clock(cue.start, '.'), format_clock(cue.end, '.')));
-        if let Some(line) = cue.line {
-            out.push_str(&format!(" line:{line}"));
-        }
-        if let Some(column) = cue.column {
-            out.push_str(&format!(" position:{}% align:start", column_to_position(column)));
+        let settings = settings(cue);
+        if !settings.is_empty() {
+            out.push(' ');
+            out.push_str(&settings);
         }
         out.push('\n');
-        out.push_str(&escape_vtt(&tidy(&cue.text), cue.styled));
+        out.push_str(&payload(cue));
         out.push_str("\n\n");
     }
     out
+}
+
+/// A cue's settings (`line:13 position:25% align:start`), empty when the
+/// source placed it nowhere.
+pub fn settings(cue: &Cue) -> String {
+    let mut out = Vec::new();
+    if let Some(line) = cue.line {
+        out.push(format!("line:{line}"));
+    }
+    if let Some(column) = cue.column {
+        out.push(format!("position:{}% align:start", column_to_position(column)));
+    }
+    out.join(" ")
+}
+
+/// A cue's text as a WebVTT cue payload: escaped, style tags kept.
+pub fn payload(cue: &Cue) -> String {
+    escape_vtt(&tidy(&cue.text), cue.styled)
 }
 
 #[cfg(test)]

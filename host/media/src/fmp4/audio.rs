@@ -123,6 +123,20 @@ impl AacTrack {
         Ok(())
     }
 
+    /// Where the frames waiting for their fragment start and end, in the
+    /// track's timescale (the sample rate); `None` when none wait.
+    pub fn span(&self) -> Option<(u64, u64)> {
+        if self.frames.is_empty() {
+            return None;
+        }
+        Some((self.first?, self.next?))
+    }
+
+    /// The channel_configuration, once a frame was seen.
+    pub fn channels(&self) -> Option<u8> {
+        self.config.map(|c| c.channels)
+    }
+
     /// The sample rate, once a frame was seen.
     pub fn rate(&self) -> Option<u32> {
         self.config.map(AdtsConfig::rate)

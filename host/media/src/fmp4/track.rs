@@ -18,6 +18,8 @@ pub enum TrackKind {
     },
     /// Sound.
     Audio,
+    /// Timed text (WebVTT).
+    Text,
 }
 
 /// One sample as a `trun` lists it.
@@ -43,6 +45,7 @@ pub fn init_segment(
     let (width, height, volume) = match kind {
         TrackKind::Video { width, height } => (*width, *height, 0),
         TrackKind::Audio => (0, 0, 0x0100),
+        TrackKind::Text => (0, 0, 0),
     };
     let mut out = Vec::new();
     write_box(&mut out, b"ftyp", |o| {
@@ -91,6 +94,7 @@ pub fn init_segment(
                 let (handler, name): (&[u8; 4], &[u8]) = match kind {
                     TrackKind::Video { .. } => (b"vide", b"Stagebox video\0"),
                     TrackKind::Audio => (b"soun", b"Stagebox audio\0"),
+                    TrackKind::Text => (b"text", b"Stagebox captions\0"),
                 };
                 full_box(o, b"hdlr", 0, 0, |o| {
                     o.zeros(4);
@@ -102,6 +106,8 @@ pub fn init_segment(
                     match kind {
                         TrackKind::Video { .. } => full_box(o, b"vmhd", 0, 1, |o| o.zeros(8)),
                         TrackKind::Audio => full_box(o, b"smhd", 0, 0, |o| o.zeros(4)),
+                        // ISO/IEC 14496-30 §7.3: a null media header.
+                        TrackKind::Text => full_box(o, b"nmhd", 0, 0, |_| {}),
                     }
                     write_box(o, b"dinf", |o| {
                         full_box(o, b"dref", 0, 0, |o| {

@@ -32,6 +32,8 @@ pub struct MediaPlaylist {
     ended: bool,
     /// Tags waiting for the next segment.
     tags: Vec<String>,
+    /// The initialisation segment's URI (fMP4 segments).
+    map: Option<String>,
 }
 
 impl MediaPlaylist {
@@ -46,7 +48,14 @@ impl MediaPlaylist {
             discontinuities: 0,
             ended: false,
             tags: Vec::new(),
+            map: None,
         }
+    }
+
+    /// Segments are fMP4, with their initialisation segment at `uri`
+    /// (`EXT-X-MAP`, compatibility version 7).
+    pub fn map(&mut self, uri: impl Into<String>) {
+        self.map = Some(uri.into());
     }
 
     /// Adds the next segment: its URI (relative to the playlist), its
@@ -93,11 +102,14 @@ impl MediaPlaylist {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "#EXTM3U");
-        let _ = writeln!(out, "#EXT-X-VERSION:3");
+        let _ = writeln!(out, "#EXT-X-VERSION:{}", if self.map.is_some() { 7 } else { 3 });
         let _ = writeln!(out, "#EXT-X-TARGETDURATION:{}", self.target_s.max(1));
         let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{}", self.first);
         if self.discontinuities > 0 {
             let _ = writeln!(out, "#EXT-X-DISCONTINUITY-SEQUENCE:{}", self.discontinuities);
+        }
+        if let Some(map) = &self.map {
+            let _ = writeln!(out, "#EXT-X-MAP:URI=\"{map}\"");
         }
         for entry in &self.entries {
             if entry.discontinuity {
@@ -157,6 +169,9 @@ mod tests {
         assert!(!text.contains("s1.ts") && text.contains("s4.ts") && !text.contains("ENDLIST"));
         p.end();
         assert!(p.render().ends_with("s4.ts\n#EXT-X-ENDLIST\n"));
+        p.map("init.mp4");
+        let text = p.render();
+        assert!(text.contains("#EXT-X-VERSION:7\n") && text.contains("\n#EXT-X-MAP:URI=\"init.mp4\"\n"), "{text}");
     }
 
     #[test]

@@ -254,6 +254,12 @@ impl Segmenter {
         self.last_pts
     }
 
+    /// The PTS the segment being filled starts at; `None` before the
+    /// first access unit a decoder can start on.
+    pub fn open_pts(&self) -> Option<u64> {
+        self.open.as_ref().map(|o| o.pts)
+    }
+
     /// Ends the stream: the segment being filled, if any, is finished.
     pub fn finish(&mut self) -> Option<Segment> {
         let open = self.open.take()?;

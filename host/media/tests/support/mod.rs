@@ -156,8 +156,8 @@ pub fn access_units(stream: &[u8]) -> Vec<Vec<u8>> {
     units
 }
 
-/// A transport stream of `frames` frames of 29.97 fps H.264 whose SEI carry
-/// `cues` as CC1.
+/// A transport stream of `frames` frames of 29.97 fps H.264 (a keyframe
+/// every 30) whose SEI carry `cues` as CC1.
 pub fn captioned_ts(dir: &Path, cues: &[Cue], frames: usize) -> Vec<u8> {
     let seconds = format!("{:.3}", frames as f64 * 1.001 / 30.0);
     ffmpeg(
@@ -174,7 +174,7 @@ pub fn captioned_ts(dir: &Path, cues: &[Cue], frames: usize) -> Vec<u8> {
             "ultrafast",
         ]
         .into_iter()
-        .chain(["-bf", "0", "-x264-params", "aud=1", "-f", "h264", "raw.h264"])
+        .chain(["-bf", "0", "-g", "30", "-x264-params", "aud=1", "-f", "h264", "raw.h264"])
         .collect::<Vec<_>>(),
         dir,
     );

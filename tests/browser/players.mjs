@@ -1,0 +1,117 @@
+// A stream played by a third-party player in headless Chromium, on a bare
+// page of the box's origin (as a player site on the same host would be):
+// dash.js (from npm) on the channel's DASH manifest, or hls.js (the copy
+// the box serves) on its master playlist. It must play at least 10 s of
+// media with currentTime advancing, show the picture at its size, and
+// raise no player error. With dash.js, the SCTE-35 events of the manifest
+// must reach the page as dash.js events, with their payloads (in hex).
+//
+// Run by host/daemon/tests/streams.rs with, in the environment:
+//   STAGEBOX_URL, STAGEBOX_STREAM (a path: /streams/news/manifest.mpd),
+//   STAGEBOX_PLAYER (dash or hls), STAGEBOX_SIZE (640x360),
+//   STAGEBOX_EVENTS (dash only: SCTE-35 events expected, at least),
+//   STAGEBOX_AUDIO (1: the stream has audio, which must be decoded),
+//   STAGEBOX_CAPTIONS (caption cues expected on the video's text
+//   tracks, at least; 0: none looked for).
+// Prints what it saw as one `result {json}` line, then "players passed".
+
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { check, launch, step } from './common.mjs';
+
+const env = (name) => process.env[name] ?? (() => { throw new Error(`${name} is not set`); })();
+const [url, stream, kind] = [env('STAGEBOX_URL'), env('STAGEBOX_STREAM'), env('STAGEBOX_PLAYER')];
+const [width, height] = env('STAGEBOX_SIZE').split('x').map(Number);
+const here = dirname(fileURLToPath(import.meta.url));
+
+const browser = await launch();
+try {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+
+  step(`a bare page of the box's origin with ${kind}`);
+  // The origin's robots.txt-like 404 is a page of that origin to write into.
+  await page.goto(`${url}/streams/`);
+  await page.setContent('<!doctype html><title>player</title><video id=v muted playsinline></video>');
+  if (kind === 'dash') {
+    await page.addScriptTag({ path: join(here, 'node_modules/dashjs/dist/modern/umd/dash.all.min.js') });
+  } else {
+    await page.addScriptTag({ url: '/assets/hls.min.js' });
+  }
+
+  step('play');
+  await page.evaluate(({ kind, src }) => {
+    const v = document.getElementById('v');
+    window.seen = { errors: [], events: [] };
+    if (kind === 'dash') {
+      const player = dashjs.MediaPlayer().create();
+      player.updateSettings({ debug: { logLevel: dashjs.Debug.LOG_LEVEL_WARNING },
+        streaming: { text: { defaultEnabled: true } } });
+      player.on(dashjs.MediaPlayer.events.ERROR, (e) => window.seen.errors.push(JSON.stringify(e.error ?? e)));
+      for (const scheme of ['urn:scte:scte35:2014:xml+bin', 'urn:scte:scte35:2013:xml']) {
+        // xml+bin: dash.js hands over the Binary element's bytes.
+        const hex = (d) => d instanceof Uint8Array ? [...d].map((b) => b.toString(16).padStart(2, '0')).join('') : String(d);
+        player.on(scheme, (e) => window.seen.events.push({
+          scheme, id: String(e.event.id), time: e.event.calculatedPresentationTime, data: hex(e.event.messageData),
+        }), null, { mode: dashjs.MediaPlayer.events.EVENT_MODE_ON_RECEIVE });
+      }
+      player.initialize(v, src, true);
+      window.player = player;
+    } else {
+      const hls = new Hls({ lowLatencyMode: false, subtitleDisplay: true });
+      hls.on(Hls.Events.ERROR, (_, d) => window.seen.errors.push(`${d.type} ${d.details} fatal=${d.fatal}`));
+      hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_, d) => { if (d.subtitleTracks.length) hls.subtitleTrack = 0; });
+      hls.loadSource(src);
+      hls.attachMedia(v);
+      v.play().catch((e) => window.seen.errors.push(String(e)));
+      window.player = hls;
+    }
+  }, { kind, src: `${url}${stream}` });
+  await page.waitForFunction(() => document.getElementById('v').currentTime > 0, null, { timeout: 30000 });
+  const state = () => page.evaluate(() => {
+    const v = document.getElementById('v');
+    // Every caption cue the player put on the video's text tracks.
+    const captions = [...new Set([...v.textTracks].flatMap((t) => [...(t.cues ?? [])].map((c) => c.text)))];
+    return { t: v.currentTime, paused: v.paused, w: v.videoWidth, h: v.videoHeight, errors: window.seen.errors,
+      events: window.seen.events, audio: v.webkitAudioDecodedByteCount ?? null, captions };
+  });
+  const first = await state();
+  const started = Date.now();
+  // At least 10 s of media, bounded at 25 s of wall-clock time.
+  await page.waitForFunction((t0) => document.getElementById('v').currentTime >= t0 + 10, first.t, { timeout: 25000 });
+  const last = await state();
+  console.log(`played ${(last.t - first.t).toFixed(2)} s from ${first.t.toFixed(2)} s in ${((Date.now() - started) / 1000).toFixed(2)} s`);
+  check(!last.paused, 'still playing');
+  check(last.w === width && last.h === height, `the picture is ${width}×${height}: ${last.w}×${last.h}`);
+  check(last.errors.length === 0, `no ${kind} error: ${last.errors.join('; ')}`);
+  if (env('STAGEBOX_AUDIO') === '1') check(last.audio > 0, `audio was decoded: ${last.audio} bytes`);
+  const captions = Number(env('STAGEBOX_CAPTIONS'));
+  if (captions > 0) {
+    step(`wait for ${captions} caption cue(s) on the text tracks`);
+    await page.waitForFunction((n) => {
+      const v = document.getElementById('v');
+      return [...v.textTracks].flatMap((t) => [...(t.cues ?? [])]).length >= n;
+    }, captions, { timeout: 20000 });
+  }
+  let events = [];
+  if (kind === 'dash') {
+    // Each event arrives with the manifest update that first lists it.
+    const expected = Number(env('STAGEBOX_EVENTS'));
+    step(`wait for ${expected} SCTE-35 event(s)`);
+    await page.waitForFunction((n) => window.seen.events.length >= n, expected, { timeout: 30000 });
+    events = (await state()).events;
+    check((await state()).errors.length === 0, `no dash error: ${(await state()).errors.join('; ')}`);
+  }
+  check(errors.length === 0, `no page errors: ${errors.join('; ')}`);
+  const shown = (await state()).captions;
+  console.log(`result ${JSON.stringify({ played: last.t - first.t, events, audio: last.audio, captions: shown })}`);
+  console.log('players passed');
+} catch (e) {
+  console.error(e.stack || String(e));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
