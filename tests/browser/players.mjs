@@ -8,11 +8,14 @@
 //
 // Run by host/daemon/tests/streams.rs with, in the environment:
 //   STAGEBOX_URL, STAGEBOX_STREAM (a path: /streams/news/manifest.mpd),
-//   STAGEBOX_PLAYER (dash or hls), STAGEBOX_SIZE (640x360),
+//   STAGEBOX_PLAYER (dash or hls), STAGEBOX_SIZE (640x360, or sizes
+//   separated by | where renditions differ),
 //   STAGEBOX_EVENTS (dash only: SCTE-35 events expected, at least),
 //   STAGEBOX_AUDIO (1: the stream has audio, which must be decoded),
 //   STAGEBOX_CAPTIONS (caption cues expected on the video's text
-//   tracks, at least; 0: none looked for).
+//   tracks, at least; 0: none looked for),
+//   STAGEBOX_SWITCH (hls only, 1: move to the next rendition every 2.5 s;
+//   at least two switches must happen, and two picture sizes show).
 // Prints what it saw as one `result {json}` line, then "players passed".
 
 import { dirname, join } from 'node:path';
@@ -21,7 +24,8 @@ import { check, launch, step } from './common.mjs';
 
 const env = (name) => process.env[name] ?? (() => { throw new Error(`${name} is not set`); })();
 const [url, stream, kind] = [env('STAGEBOX_URL'), env('STAGEBOX_STREAM'), env('STAGEBOX_PLAYER')];
-const [width, height] = env('STAGEBOX_SIZE').split('x').map(Number);
+const sizes = env('STAGEBOX_SIZE').split('|');
+const switching = env('STAGEBOX_SWITCH') === '1';
 const here = dirname(fileURLToPath(import.meta.url));
 
 const browser = await launch();
@@ -43,9 +47,10 @@ try {
   }
 
   step('play');
-  await page.evaluate(({ kind, src }) => {
+  await page.evaluate(({ kind, src, switching }) => {
     const v = document.getElementById('v');
-    window.seen = { errors: [], events: [] };
+    window.seen = { errors: [], events: [], switched: [], sizes: [] };
+    v.addEventListener('resize', () => window.seen.sizes.push(`${v.videoWidth}x${v.videoHeight}`));
     if (kind === 'dash') {
       const player = dashjs.MediaPlayer().create();
       player.updateSettings({ debug: { logLevel: dashjs.Debug.LOG_LEVEL_WARNING },
@@ -64,19 +69,28 @@ try {
       const hls = new Hls({ lowLatencyMode: false, subtitleDisplay: true });
       hls.on(Hls.Events.ERROR, (_, d) => window.seen.errors.push(`${d.type} ${d.details} fatal=${d.fatal}`));
       hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_, d) => { if (d.subtitleTracks.length) hls.subtitleTrack = 0; });
+      if (switching) {
+        // Rendition switches, as a player's ABR makes them, at segment
+        // boundaries: the next level each 2.5 s.
+        hls.on(Hls.Events.LEVEL_SWITCHED, (_, d) => window.seen.switched.push(d.level));
+        setInterval(() => {
+          if (hls.levels.length > 1) hls.nextLevel = (Math.max(hls.currentLevel, 0) + 1) % hls.levels.length;
+        }, 2500);
+      }
       hls.loadSource(src);
       hls.attachMedia(v);
       v.play().catch((e) => window.seen.errors.push(String(e)));
       window.player = hls;
     }
-  }, { kind, src: `${url}${stream}` });
+  }, { kind, src: `${url}${stream}`, switching });
   await page.waitForFunction(() => document.getElementById('v').currentTime > 0, null, { timeout: 30000 });
   const state = () => page.evaluate(() => {
     const v = document.getElementById('v');
     // Every caption cue the player put on the video's text tracks.
     const captions = [...new Set([...v.textTracks].flatMap((t) => [...(t.cues ?? [])].map((c) => c.text)))];
     return { t: v.currentTime, paused: v.paused, w: v.videoWidth, h: v.videoHeight, errors: window.seen.errors,
-      events: window.seen.events, audio: v.webkitAudioDecodedByteCount ?? null, captions };
+      events: window.seen.events, audio: v.webkitAudioDecodedByteCount ?? null, captions,
+      switched: window.seen.switched, sizes: [...new Set(window.seen.sizes)] };
   });
   const first = await state();
   const started = Date.now();
@@ -85,7 +99,11 @@ try {
   const last = await state();
   console.log(`played ${(last.t - first.t).toFixed(2)} s from ${first.t.toFixed(2)} s in ${((Date.now() - started) / 1000).toFixed(2)} s`);
   check(!last.paused, 'still playing');
-  check(last.w === width && last.h === height, `the picture is ${width}×${height}: ${last.w}×${last.h}`);
+  check(sizes.includes(`${last.w}x${last.h}`), `the picture is ${sizes.join(' or ')}: ${last.w}×${last.h}`);
+  if (switching) {
+    check(last.switched.length >= 2, `at least two rendition switches: ${JSON.stringify(last.switched)}`);
+    check(last.sizes.length >= 2, `two picture sizes shown: ${JSON.stringify(last.sizes)}`);
+  }
   check(last.errors.length === 0, `no ${kind} error: ${last.errors.join('; ')}`);
   if (env('STAGEBOX_AUDIO') === '1') check(last.audio > 0, `audio was decoded: ${last.audio} bytes`);
   const captions = Number(env('STAGEBOX_CAPTIONS'));
@@ -107,7 +125,8 @@ try {
   }
   check(errors.length === 0, `no page errors: ${errors.join('; ')}`);
   const shown = (await state()).captions;
-  console.log(`result ${JSON.stringify({ played: last.t - first.t, events, audio: last.audio, captions: shown })}`);
+  console.log(`result ${JSON.stringify({ played: last.t - first.t, events, audio: last.audio, captions: shown,
+    switched: last.switched, sizes: last.sizes })}`);
   console.log('players passed');
 } catch (e) {
   console.error(e.stack || String(e));

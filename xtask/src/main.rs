@@ -40,6 +40,16 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     // nginx with the RTMP module receives the distributor's RTMP output.
     ("nginx", "the RTMP server in the distributor tests"),
     ("libnginx-mod-rtmp", "the RTMP module for that nginx"),
+    // The encoding ladder (host/codec) links FFmpeg through ffmpeg-next,
+    // whose build finds the libraries with pkg-config and binds their
+    // headers with bindgen (libclang); x264 comes with libavcodec.
+    ("libavcodec-dev", "FFmpeg's codecs for the encoding ladder"),
+    ("libavformat-dev", "FFmpeg's formats (ffmpeg-next links them)"),
+    ("libavutil-dev", "FFmpeg's utilities"),
+    ("libswscale-dev", "scaling for the encoding ladder"),
+    ("libswresample-dev", "resampling (ffmpeg-next links it)"),
+    ("pkg-config", "finding FFmpeg for ffmpeg-next's build"),
+    ("clang", "libclang, for bindgen in ffmpeg-next's build"),
 ];
 
 /// cargo-fuzz, pinned.
@@ -83,6 +93,7 @@ const BENCH_AREAS: &[(&str, &str, &str)] = &[
     ("api", "stagebox-daemon", "api"),
     ("distributor", "stagebox-io", "distributor"),
     ("hls", "stagebox-io", "hls"),
+    ("ladder", "stagebox-codec", "ladder"),
 ];
 
 fn main() {

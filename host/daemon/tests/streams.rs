@@ -440,6 +440,8 @@ struct Expect {
     audio: bool,
     /// Caption cues that must reach the video's text tracks, at least.
     captions: usize,
+    /// hls.js moves to the next rendition every 2.5 s.
+    switch: bool,
 }
 
 /// `player` (`dash` or `hls`) plays channel news's `stream` in Chromium
@@ -456,6 +458,7 @@ fn play(a: &Appliance, player: &str, stream: &str, expect: &Expect) -> serde_jso
             ("STAGEBOX_EVENTS", events.as_ref()),
             ("STAGEBOX_AUDIO", if expect.audio { "1" } else { "0" }.as_ref()),
             ("STAGEBOX_CAPTIONS", captions.as_ref()),
+            ("STAGEBOX_SWITCH", if expect.switch { "1" } else { "0" }.as_ref()),
         ],
         Duration::from_secs(90),
         "players passed",
@@ -552,7 +555,7 @@ fn a_channel_is_served_as_cmaf_hls_and_dash() {
     // dash.js plays it in Chromium, with the SCTE-35 events reaching the
     // page; then hls.js plays the fMP4 HLS.
     for (player, stream) in [("dash", "manifest.mpd"), ("hls", "master.m3u8")] {
-        let expect = Expect { size: "320x240", events: 1, audio: true, captions: 0 };
+        let expect = Expect { size: "320x240", events: 1, audio: true, captions: 0, switch: false };
         let result = play(&a, player, stream, &expect);
         if player == "dash" {
             // The first cue, as dash.js handed it to the page.
@@ -676,7 +679,8 @@ fn captions_become_a_webvtt_rendition() {
     // Players play it with the captions shown: dash.js (the wvtt
     // segments) and hls.js (the WebVTT playlist).
     for (player, stream) in [("dash", "manifest.mpd"), ("hls", "master.m3u8")] {
-        let result = play(&a, player, stream, &Expect { size: "160x120", events: 0, audio: false, captions: 1 });
+        let result =
+            play(&a, player, stream, &Expect { size: "160x120", events: 0, audio: false, captions: 1, switch: false });
         // Each line shown is a line of one of the source's cues (hls.js
         // shows a positioned cue's lines as cues of their own, and a
         // straight apostrophe for 608's).
@@ -727,4 +731,89 @@ fn captions_become_a_webvtt_rendition() {
     let (kind, init) = get(template.attribute("initialization").unwrap());
     assert_eq!((kind.as_str(), &init[4..8]), ("application/mp4", &b"ftyp"[..]));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+#[test]
+fn a_ladder_is_served_and_players_switch_renditions() {
+    let a = Appliance::new(&[]);
+    let input = free_port();
+    let url = "hls://?segment=2&dvr=60&container=cmaf&ladder=low:320x180@300,mid:480x270@600&passthrough=1";
+    let mut spec = json!({
+        "name": "news",
+        "inputs": [format!("rtp://127.0.0.1:{input}")],
+        "outputs": [{ "id": "abr", "url": url.replace("@600", "@6") }],
+    });
+    // A rendition the ladder cannot make is refused, the field named.
+    let (status, e) = a.call("POST", "/api/v1/channels", Some(spec.clone()));
+    assert_eq!(status, 422, "{e}");
+    assert!(e["detail"].as_str().unwrap().starts_with("outputs[0].url: ladder: "), "{e}");
+    spec["outputs"][0]["url"] = json!(url);
+    a.ok("POST", "/api/v1/channels", Some(spec));
+    a.ok("POST", "/api/v1/channels/news/start", None);
+    let _encoder = encoder(input, 60);
+    let base = format!("{}/streams/news", a.daemon.url);
+    let get = |path: &str| {
+        let r = a.c.get(format!("{base}/{path}")).send().unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        r.bytes().unwrap()
+    };
+    eventually(Duration::from_secs(30), "three segments of each rendition", || {
+        let three = |name: &str| {
+            let r = a.c.get(format!("{base}/{name}/index.m3u8")).send().unwrap();
+            r.status() == 200 && r.text().unwrap().matches("#EXTINF").count() >= 3
+        };
+        ["abr", "abr-low", "abr-mid"].into_iter().all(three).then_some(())
+    });
+    // Three variants: the source and two renditions, sizes and codecs.
+    let Ok(m3u8_rs::Playlist::MasterPlaylist(master)) = m3u8_rs::parse_playlist_res(&get("master.m3u8")) else {
+        panic!()
+    };
+    let variants: Vec<(String, Option<(u64, u64)>)> =
+        master.variants.iter().map(|v| (v.uri.clone(), v.resolution.as_ref().map(|r| (r.width, r.height)))).collect();
+    assert_eq!(
+        variants,
+        [
+            ("abr/index.m3u8".to_owned(), Some((640, 360))),
+            ("abr-low/index.m3u8".to_owned(), Some((320, 180))),
+            ("abr-mid/index.m3u8".to_owned(), Some((480, 270)))
+        ]
+    );
+    assert!(master.variants.iter().all(|v| v.audio.as_deref() == Some("audio") && v.codecs.is_some()));
+    let bandwidth: Vec<u64> = master.variants.iter().map(|v| v.bandwidth).collect();
+    assert!(bandwidth[1] < bandwidth[2], "the 300 kb/s rendition is lighter than the 600: {bandwidth:?}");
+    assert_eq!(probe_codecs(&format!("{base}/master.m3u8")), ["aac", "h264"]);
+    // Aligned: every rendition's segments start at the same times.
+    let mpd = String::from_utf8(get("manifest.mpd").to_vec()).unwrap();
+    let doc = roxmltree::Document::parse(&mpd).unwrap();
+    let video =
+        elements(&doc, "AdaptationSet").into_iter().find(|s| s.attribute("contentType") == Some("video")).unwrap();
+    let starts: Vec<Vec<u64>> = video
+        .descendants()
+        .filter(|n| n.tag_name().name() == "SegmentTimeline")
+        .map(|timeline| {
+            timeline
+                .children()
+                .filter(|n| n.tag_name().name() == "S")
+                .flat_map(|s| {
+                    let (t, d) = (number(s, "t"), number(s, "d"));
+                    let r = s.attribute("r").map_or(0, |r| r.parse::<u64>().unwrap());
+                    (0..=r).map(move |i| t + i * d)
+                })
+                .collect()
+        })
+        .collect();
+    assert_eq!(starts.len(), 3, "{mpd}");
+    let shared = starts.iter().map(Vec::len).min().unwrap();
+    assert!(shared >= 3, "{starts:?}");
+    for s in &starts[1..] {
+        assert_eq!(s[..shared], starts[0][..shared], "segment starts differ: {starts:?}");
+    }
+    // hls.js plays the ladder, moving between renditions with no error.
+    let result = play(
+        &a,
+        "hls",
+        "master.m3u8",
+        &Expect { size: "640x360|320x180|480x270", events: 0, audio: true, captions: 0, switch: true },
+    );
+    println!("{result}");
 }

@@ -64,14 +64,32 @@ enum Command {
     Select(Source),
 }
 
+/// Adds `output`'s HLS streams to `map`; a name already there is refused
+/// (a rendition `web-720p` beside an output named so).
+fn add_streams(
+    map: &mut BTreeMap<String, (String, Arc<HlsStream>)>,
+    output: &OutputConfig,
+    streams: &[(String, Arc<HlsStream>)],
+) -> Result<(), IoError> {
+    for (name, stream) in streams {
+        if map.contains_key(name) {
+            return Err(IoError::Config(format!("output {:?}: an HLS stream is already named {name:?}", output.id)));
+        }
+        map.insert(name.clone(), (output.id.clone(), stream.clone()));
+    }
+    Ok(())
+}
+
 /// A running channel. Dropping it stops the channel's task.
 pub struct Channel {
     name: String,
     commands: mpsc::Sender<Command>,
     status: watch::Receiver<ChannelStatus>,
     addresses: Vec<SocketAddr>,
-    /// The HLS outputs' streams, by output name, for the server to read.
-    hls: std::sync::Mutex<BTreeMap<String, Arc<HlsStream>>>,
+    /// The HLS outputs' streams by name (an output's name, or
+    /// `OUTPUT-RENDITION` for a ladder's), each with its output's name, for
+    /// the server to read.
+    hls: std::sync::Mutex<BTreeMap<String, (String, Arc<HlsStream>)>>,
     task: JoinHandle<()>,
 }
 
@@ -113,10 +131,14 @@ impl Channel {
             if slots.iter().any(|s: &Slot| s.output.config().id == output.id) {
                 return Err(IoError::Config(format!("two outputs are named {:?}", output.id)));
             }
-            slots.push(Slot::new(Output::open(output, plugins.captions).await?, plugins.cues));
+            let cues = plugins.cues;
+            let plugins = OutputPlugins { cues: None, ..plugins };
+            slots.push(Slot::new(Output::open(output, plugins).await?, cues));
         }
-        let hls =
-            slots.iter().filter_map(|s| s.output.hls().map(|h| (s.output.config().id.clone(), h.clone()))).collect();
+        let mut hls = BTreeMap::new();
+        for slot in &slots {
+            add_streams(&mut hls, slot.output.config(), slot.output.hls())?;
+        }
         let mut engine = Engine {
             name: config.name.clone(),
             failover: Failover::new(config.failover),
@@ -149,15 +171,14 @@ impl Channel {
 
     /// Adds an output while the channel runs; the others are not touched.
     pub async fn add_output(&self, config: OutputConfig, plugins: OutputPlugins) -> Result<(), IoError> {
-        let output = Output::open(config, plugins.captions).await?;
         let cues = plugins.cues;
-        let hls = output.hls().map(|h| (output.config().id.clone(), h.clone()));
+        let output = Output::open(config, OutputPlugins { cues: None, ..plugins }).await?;
+        let mut hls = self.hls_streams().clone();
+        add_streams(&mut hls, output.config(), output.hls())?;
         let (tx, rx) = oneshot::channel();
         self.commands.send(Command::Add(Box::new(output), cues, tx)).await.map_err(|_| IoError::Stopped)?;
         rx.await.map_err(|_| IoError::Stopped)??;
-        if let Some((id, stream)) = hls {
-            self.hls_streams().insert(id, stream);
-        }
+        *self.hls_streams() = hls;
         Ok(())
     }
 
@@ -166,22 +187,23 @@ impl Channel {
         let (tx, rx) = oneshot::channel();
         self.commands.send(Command::Remove(id.to_owned(), tx)).await.map_err(|_| IoError::Stopped)?;
         rx.await.map_err(|_| IoError::Stopped)??;
-        self.hls_streams().remove(id);
+        self.hls_streams().retain(|_, (owner, _)| owner != id);
         Ok(())
     }
 
-    fn hls_streams(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<HlsStream>>> {
+    fn hls_streams(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, (String, Arc<HlsStream>)>> {
         self.hls.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The stream of HLS output `id`.
-    pub fn hls(&self, id: &str) -> Option<Arc<HlsStream>> {
-        self.hls_streams().get(id).cloned()
+    /// The HLS stream named `name` (an output's, or a ladder rendition's
+    /// `OUTPUT-RENDITION`).
+    pub fn hls(&self, name: &str) -> Option<Arc<HlsStream>> {
+        self.hls_streams().get(name).map(|(_, s)| s.clone())
     }
 
-    /// Every HLS output's stream, by output name.
+    /// Every HLS stream, by name.
     pub fn hls_all(&self) -> Vec<(String, Arc<HlsStream>)> {
-        self.hls_streams().iter().map(|(id, s)| (id.clone(), s.clone())).collect()
+        self.hls_streams().iter().map(|(name, (_, s))| (name.clone(), s.clone())).collect()
     }
 
     /// Makes `source` the active input now (see [`Failover::select`]).

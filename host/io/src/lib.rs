@@ -12,6 +12,7 @@
 //! - [`output`]: UDP, RTP and SRT destinations.
 //! - [`cue`]: the per-output SCTE-35 hook.
 //! - [`captions`]: the per-output caption decoder hook (HLS WebVTT).
+//! - [`transcode`]: the per-output encoding ladder hook (HLS renditions).
 //! - [`status`]: counters and status snapshots.
 
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod failover;
 pub mod input;
 pub mod output;
 pub mod status;
+pub mod transcode;
 pub mod url;
 
 pub use channel::{Channel, ChannelConfig};

@@ -181,6 +181,18 @@ pub struct HlsUrl {
     /// The segments' container (`container`, `ts` or `cmaf`, default
     /// `ts`).
     pub container: Container,
+    /// The encoding ladder's renditions (`ladder`, comma-separated
+    /// `NAME:WIDTHxHEIGHT@KBPS`, or `default` for the seed's 720p at 2.5
+    /// Mb/s, 1080p at 5 and at 8 Mb/s), as given: the daemon's transcoder
+    /// reads them. Empty: no ladder, the stream as it comes.
+    pub ladder: Vec<String>,
+    /// With a ladder, the source as it comes is a rendition too
+    /// (`passthrough=1`).
+    pub passthrough: bool,
+    /// With a ladder, the audio's AAC bitrate in kb/s (`audio`, 32 to
+    /// 512, default 128), or `None` to copy the source's audio
+    /// (`audio=copy`).
+    pub audio_kbps: Option<u64>,
 }
 
 /// An HLS output's segment container.
@@ -397,13 +409,48 @@ fn hls(url: &url::Url) -> Result<HlsUrl, UrlError> {
             "{url}: hls:// names no place; the box serves it at /streams/CHANNEL/OUTPUT/index.m3u8"
         )));
     }
-    let mut out = HlsUrl { segment_s: 6, dvr_s: 60, container: Container::Ts };
+    let mut out = HlsUrl {
+        segment_s: 6,
+        dvr_s: 60,
+        container: Container::Ts,
+        ladder: Vec::new(),
+        passthrough: false,
+        audio_kbps: Some(128),
+    };
+    let mut audio_given = false;
     for (name, value) in url.query_pairs() {
         match &*name {
             "segment" => out.segment_s = parameter(&name, &value, "whole seconds, 1 to 30")?,
             "dvr" => out.dvr_s = parameter(&name, &value, "whole seconds, up to 3600")?,
             "container" => out.container = parameter(&name, &value, "ts or cmaf")?,
-            _ => return Err(unknown(&name, url, "segment, dvr, container")),
+            "ladder" => out.ladder = value.split(',').map(str::to_owned).collect(),
+            "passthrough" => {
+                out.passthrough = parameter::<u8>(&name, &value, "0 or 1").and_then(|v| match v {
+                    0 | 1 => Ok(v == 1),
+                    _ => Err(UrlError::Parameter {
+                        name: name.to_string(),
+                        value: value.to_string(),
+                        why: "0 or 1".into(),
+                    }),
+                })?
+            }
+            "audio" => {
+                audio_given = true;
+                out.audio_kbps = match &*value {
+                    "copy" => None,
+                    kbps => match kbps.parse::<u64>() {
+                        Ok(n) if (32..=512).contains(&n) => Some(n),
+                        _ => {
+                            return Err(UrlError::Parameter {
+                                name: name.to_string(),
+                                value: value.to_string(),
+                                why: "copy, or kb/s from 32 to 512".into(),
+                            });
+                        }
+                    },
+                };
+            }
+            _ => return Err(unknown(&name, url, "segment, dvr, container, ladder, passthrough, audio")),
         }
     }
     let bad = |name: &str, value: u64, why: &str| UrlError::Parameter {
@@ -416,6 +463,15 @@ fn hls(url: &url::Url) -> Result<HlsUrl, UrlError> {
     }
     if out.dvr_s < out.segment_s || out.dvr_s > 3600 {
         return Err(bad("dvr", out.dvr_s, "whole seconds, from one segment to 3600"));
+    }
+    for (given, name) in [(out.passthrough, "passthrough"), (audio_given, "audio")] {
+        if given && out.ladder.is_empty() {
+            return Err(UrlError::Parameter {
+                name: name.into(),
+                value: String::new(),
+                why: "goes with a ladder".into(),
+            });
+        }
     }
     Ok(out)
 }
@@ -496,9 +552,21 @@ mod tests {
     #[test]
     fn hls_outputs_take_segment_and_dvr() {
         let parsed = OutputUrl::parse("hls://?segment=2&dvr=30").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(parsed, OutputUrl::Hls(HlsUrl { segment_s: 2, dvr_s: 30, container: Container::Ts }));
-        let cmaf = OutputUrl::parse("hls://?container=cmaf").unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(cmaf, OutputUrl::Hls(HlsUrl { segment_s: 6, dvr_s: 60, container: Container::Cmaf }));
+        let plain = HlsUrl {
+            segment_s: 2,
+            dvr_s: 30,
+            container: Container::Ts,
+            ladder: Vec::new(),
+            passthrough: false,
+            audio_kbps: Some(128),
+        };
+        assert_eq!(parsed, OutputUrl::Hls(plain.clone()));
+        let cmaf = OutputUrl::parse(
+            "hls://?segment=2&dvr=30&container=cmaf&ladder=default,b:640x360@800&passthrough=1&audio=96",
+        );
+        let ladder = vec!["default".to_owned(), "b:640x360@800".to_owned()];
+        let expected = HlsUrl { container: Container::Cmaf, ladder, passthrough: true, audio_kbps: Some(96), ..plain };
+        assert_eq!(cmaf.unwrap_or_else(|e| panic!("{e}")), OutputUrl::Hls(expected));
         let OutputUrl::Hls(hls) = parsed else { panic!("not hls") };
         assert_eq!(hls.window_segments(), 15);
         assert_eq!(OutputUrl::parse("hls://").unwrap_or_else(|e| panic!("{e}")).kind(), "hls");
@@ -509,6 +577,10 @@ mod tests {
             ("hls://?dvr=7200", "dvr"),
             ("hls://?part=1", "unknown parameter"),
             ("hls://?container=mp4", "ts or cmaf"),
+            ("hls://?passthrough=1", "goes with a ladder"),
+            ("hls://?ladder=default&passthrough=2", "0 or 1"),
+            ("hls://?audio=copy", "goes with a ladder"),
+            ("hls://?ladder=default&audio=1000", "copy, or kb/s"),
         ] {
             let e = OutputUrl::parse(bad).map(|u| format!("{u:?}")).expect_err(bad).to_string();
             assert!(e.contains(says), "{bad}: {e}");

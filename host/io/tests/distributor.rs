@@ -326,7 +326,7 @@ async fn cue_decisions_apply_per_output() {
         .iter()
         .zip(["pass", "drop", "rewrite"])
         .zip(filters)
-        .map(|(((to, _), id), cues)| (output(id, &format!("udp://{to}")), OutputPlugins { cues, captions: None }))
+        .map(|(((to, _), id), cues)| (output(id, &format!("udp://{to}")), OutputPlugins { cues, ..Default::default() }))
         .collect();
     let channel = Channel::start(config("rtp://127.0.0.1:0", None, FailoverConfig::default()), outputs).await.unwrap();
     let sender = send_rtp(source.ts.clone(), channel.input_addresses()[0], Arc::new(AtomicBool::new(false)));

@@ -12,27 +12,9 @@ use stagebox_media::fmp4::{AvcTrack, Fmp4Error};
 use stagebox_media::ts::{Demuxer, Event};
 use std::process::Command;
 
-/// ffprobe's `entries` for stream `which` (`v:0`, `a:0`) of `file`, one
-/// line each.
-fn probe_stream(dir: &std::path::Path, which: &str, entries: &str, file: &str) -> Vec<String> {
-    let out = Command::new("ffprobe")
-        .current_dir(dir)
-        .args(["-v", "error", "-select_streams", which, "-show_entries", entries, "-of", "csv=p=0", file])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "ffprobe {file}: {}", String::from_utf8_lossy(&out.stderr));
-    let mut lines: Vec<String> =
-        String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).map(str::to_owned).collect();
-    // A transport stream's streams are listed under its program too.
-    if entries.starts_with("stream=") {
-        lines.dedup();
-    }
-    lines
-}
-
 /// The same for video stream 0.
 fn probe(dir: &std::path::Path, entries: &str, file: &str) -> Vec<String> {
-    probe_stream(dir, "v:0", entries, file)
+    support::ffprobe_entries(dir, "v:0", entries, file)
 }
 
 /// The PES packets of a transport stream whose stream_id matches `kind`
@@ -123,7 +105,7 @@ fn ffprobe_decodes_every_frame_with_its_timestamps() {
 /// ffprobe's packets of audio stream 0 of `file`: times relative to the
 /// first, in ms, and the stream's codec, rate and channels.
 fn audio_of(dir: &std::path::Path, file: &str) -> (Vec<i64>, String) {
-    let run = |entries: &str| probe_stream(dir, "a:0", entries, file);
+    let run = |entries: &str| support::ffprobe_entries(dir, "a:0", entries, file);
     let times: Vec<f64> = run("packet=pts_time").iter().filter_map(|l| l.trim_end_matches(',').parse().ok()).collect();
     let first = times.iter().copied().fold(f64::INFINITY, f64::min);
     let ms = times.iter().map(|t| ((t - first) * 1000.0).round() as i64).collect();

@@ -4,6 +4,7 @@
 
 pub mod captions;
 pub mod cues;
+pub mod ladder;
 pub mod spec;
 
 use crate::catalog::Catalog;
@@ -154,7 +155,14 @@ impl Distributor {
                 Some(Box::new(decoder) as Box<dyn stagebox_io::captions::CaptionDecoder>)
             }
         };
-        Ok(CheckedOutput { config, plugins: OutputPlugins { cues, captions } })
+        let ladder = match &config.url {
+            stagebox_io::url::OutputUrl::Hls(url) => {
+                ladder::from_url(url).map_err(|e| bad("url", format!("ladder: {e}")))?
+            }
+            _ => None,
+        };
+        let ladder = ladder.map(|l| Box::new(l) as Box<dyn stagebox_io::transcode::Transcoder>);
+        Ok(CheckedOutput { config, plugins: OutputPlugins { cues, captions, ladder } })
     }
 
     /// Whether channel `name` runs.

@@ -19,6 +19,7 @@
 
 use crate::captions::CaptionDecoder;
 use crate::status::{OutputCounters, OutputState};
+use crate::transcode::Transcoder;
 use crate::url::{Container, HlsUrl};
 use bytes::Bytes;
 use stagebox_media::captions::Cue;
@@ -868,6 +869,77 @@ pub async fn run(
         }
     }
     packager.finish(&counters);
+}
+
+/// A ladder output's task, on a thread of its own (encoding is long work;
+/// `rx` is read blocking): the channel's packets go through `transcoder`,
+/// each rendition's into a packager of its own on `renditions` (in the
+/// transcoder's order); with a `passthrough` stream, the packets as they
+/// came into one more. Cues cut every one of them at their splice points
+/// (the transcoder puts a keyframe there). The caption decoder goes to
+/// the pass-through, else to the first rendition. A transcoder that fails
+/// is stopped, its error counted; its renditions' playlists end there.
+pub fn run_ladder(
+    url: HlsUrl,
+    mut rx: mpsc::Receiver<Item>,
+    counters: Arc<OutputCounters>,
+    passthrough: Option<Arc<HlsStream>>,
+    renditions: Vec<Arc<HlsStream>>,
+    mut captions: Option<Box<dyn CaptionDecoder>>,
+    transcoder: Box<dyn Transcoder>,
+) {
+    let mut source = passthrough.map(|s| Packager::new(&url, s, captions.take()));
+    let mut ladder: Vec<Packager> = renditions.into_iter().map(|s| Packager::new(&url, s, captions.take())).collect();
+    let mut transcoder = Some(transcoder);
+    counters.set_state(OutputState::Running);
+    let fail = |e: crate::transcode::TranscodeError| {
+        tracing::warn!("the encoding ladder stopped: {e}");
+        counters.error(e.as_ref());
+    };
+    while let Some(item) = rx.blocking_recv() {
+        match item {
+            Item::Packets(datagram) => {
+                let now = now_ms();
+                if let Some(p) = &mut source {
+                    p.push(&datagram, now, &counters);
+                }
+                let Some(t) = &mut transcoder else { continue };
+                match t.push(&datagram) {
+                    Ok(outs) => {
+                        for (p, bytes) in ladder.iter_mut().zip(outs) {
+                            p.push(&bytes, now, &counters);
+                        }
+                    }
+                    Err(e) => {
+                        fail(e);
+                        transcoder = None;
+                    }
+                }
+            }
+            Item::Cue(cue) => {
+                if let Some(t) = &mut transcoder {
+                    t.cut_at(cue.pts);
+                }
+                for p in source.iter_mut().chain(&mut ladder) {
+                    p.cue(cue.clone(), &counters);
+                }
+            }
+        }
+    }
+    if let Some(mut t) = transcoder {
+        match t.finish() {
+            Ok(outs) => {
+                let now = now_ms();
+                for (p, bytes) in ladder.iter_mut().zip(outs) {
+                    p.push(&bytes, now, &counters);
+                }
+            }
+            Err(e) => fail(e),
+        }
+    }
+    for p in source.into_iter().chain(ladder) {
+        p.finish(&counters);
+    }
 }
 
 fn now_ms() -> i64 {

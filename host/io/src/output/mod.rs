@@ -22,6 +22,7 @@ use crate::IoError;
 use crate::captions::CaptionDecoder;
 use crate::cue::CueFilter;
 use crate::status::{OutputCounters, OutputState, OutputStatus};
+use crate::transcode::Transcoder;
 use crate::url::OutputUrl;
 use bytes::{Bytes, BytesMut};
 pub use hls::HlsStream;
@@ -52,12 +53,15 @@ pub struct OutputPlugins {
     /// Decodes its video's captions into a WebVTT rendition (an HLS output
     /// with CMAF segments; others ignore it).
     pub captions: Option<Box<dyn CaptionDecoder>>,
+    /// Makes the renditions of an HLS output's encoding ladder (others
+    /// ignore it).
+    pub ladder: Option<Box<dyn Transcoder>>,
 }
 
 impl OutputPlugins {
     /// An SCTE-35 filter and no caption decoder.
     pub fn cues(cues: Box<dyn CueFilter>) -> OutputPlugins {
-        OutputPlugins { cues: Some(cues), captions: None }
+        OutputPlugins { cues: Some(cues), captions: None, ladder: None }
     }
 }
 
@@ -80,16 +84,20 @@ pub struct Output {
     gather: usize,
     pending: BytesMut,
     counters: Arc<OutputCounters>,
-    hls: Option<Arc<HlsStream>>,
+    /// An HLS output's streams, by name: the output's own, or with a
+    /// ladder `OUTPUT-RENDITION` for each rendition (and the output's own
+    /// for a pass-through).
+    hls: Vec<(String, Arc<HlsStream>)>,
 }
 
 impl Output {
     /// Opens the output: UDP resolves and binds now; SRT starts its task,
-    /// which connects (or listens) in the background. `captions` is an HLS
-    /// output's caption decoder.
-    pub async fn open(config: OutputConfig, captions: Option<Box<dyn CaptionDecoder>>) -> Result<Output, IoError> {
+    /// which connects (or listens) in the background. An HLS output takes
+    /// its caption decoder and its ladder from `plugins` (its cue filter
+    /// stays with the channel).
+    pub async fn open(config: OutputConfig, plugins: OutputPlugins) -> Result<Output, IoError> {
         let counters = Arc::new(OutputCounters::new(&config.url));
-        let mut hls = None;
+        let mut hls = Vec::new();
         let (path, per_datagram) = match &config.url {
             OutputUrl::Udp(dest) => (Path::Udp(udp::UdpSink::open(dest).await?), dest.packets_per_datagram),
             OutputUrl::Srt(srt) => {
@@ -104,9 +112,30 @@ impl Output {
             }
             OutputUrl::Hls(url) => {
                 let (tx, rx) = mpsc::channel(QUEUE_DATAGRAMS);
-                let stream = hls::stream();
-                hls = Some(stream.clone());
-                let task = tokio::spawn(hls::run(url.clone(), rx, counters.clone(), stream, captions));
+                let (url, counts) = (url.clone(), counters.clone());
+                let task = match plugins.ladder {
+                    None => {
+                        let stream = hls::stream();
+                        hls.push((config.id.clone(), stream.clone()));
+                        tokio::spawn(hls::run(url, rx, counts, stream, plugins.captions))
+                    }
+                    Some(ladder) => {
+                        let passthrough = url.passthrough.then(hls::stream);
+                        if let Some(stream) = &passthrough {
+                            hls.push((config.id.clone(), stream.clone()));
+                        }
+                        let mut renditions = Vec::new();
+                        for name in ladder.renditions() {
+                            let stream = hls::stream();
+                            hls.push((format!("{}-{name}", config.id), stream.clone()));
+                            renditions.push(stream);
+                        }
+                        let captions = plugins.captions;
+                        tokio::task::spawn_blocking(move || {
+                            hls::run_ladder(url, rx, counts, passthrough, renditions, captions, ladder);
+                        })
+                    }
+                };
                 (Path::Hls { tx, task }, 7)
             }
         };
@@ -177,9 +206,9 @@ impl Output {
         self.counters.status(&self.config.id)
     }
 
-    /// The stream an HLS output publishes.
-    pub fn hls(&self) -> Option<&Arc<HlsStream>> {
-        self.hls.as_ref()
+    /// The streams an HLS output publishes, by name.
+    pub fn hls(&self) -> &[(String, Arc<HlsStream>)] {
+        &self.hls
     }
 
     /// The counters, shared with the output's task.

@@ -25,7 +25,8 @@ pub struct AdtsConfig {
 }
 
 impl AdtsConfig {
-    fn rate(self) -> u32 {
+    /// The sample rate in Hz.
+    pub fn rate(self) -> u32 {
         RATES[usize::from(self.rate_index)]
     }
 
@@ -33,6 +34,33 @@ impl AdtsConfig {
     fn audio_specific_config(self) -> [u8; 2] {
         let v = u16::from(self.object_type) << 11 | u16::from(self.rate_index) << 7 | u16::from(self.channels) << 3;
         v.to_be_bytes()
+    }
+}
+
+impl AdtsConfig {
+    /// AAC LC at `rate` Hz with `channels` (channel_configuration 1–7), if
+    /// ADTS can say that rate.
+    pub fn lc(rate: u32, channels: u8) -> Option<AdtsConfig> {
+        let rate_index = RATES.iter().position(|r| *r == rate)? as u8;
+        (1..=7).contains(&channels).then_some(AdtsConfig { object_type: 2, rate_index, channels })
+    }
+
+    /// `raw` (one raw AAC frame) as an ADTS frame: the seven-byte header
+    /// without CRC, then the frame.
+    pub fn frame(self, raw: &[u8]) -> Vec<u8> {
+        let length = raw.len() + 7;
+        let mut out = Vec::with_capacity(length);
+        out.extend_from_slice(&[
+            0xff,
+            0xf1,
+            (self.object_type - 1) << 6 | self.rate_index << 2 | self.channels >> 2,
+            (self.channels & 3) << 6 | (length >> 11) as u8 & 3,
+            (length >> 3) as u8,
+            ((length & 7) as u8) << 5 | 0x1f,
+            0xfc,
+        ]);
+        out.extend_from_slice(raw);
+        out
     }
 }
 
@@ -211,6 +239,15 @@ fn mp4a(o: &mut Vec<u8>, config: AdtsConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adts_frames_written_read_back() {
+        let config = AdtsConfig::lc(48_000, 2).unwrap_or_else(|| panic!("48 kHz"));
+        let frame = config.frame(&[7; 300]);
+        assert_eq!(adts(&frame), Some((config, 7, 307)));
+        assert_eq!(AdtsConfig::lc(47_000, 2), None);
+        assert_eq!(AdtsConfig::lc(48_000, 0), None);
+    }
 
     #[test]
     fn adts_headers_give_the_audio_specific_config() {

@@ -1,6 +1,7 @@
 //! MPEG-2 transport streams (ISO/IEC 13818-1): packets, PSI (PAT, PMT and
-//! the DVB SDT, read and written), PES and timestamps, sections cut back
-//! into packets ([`SectionPacketizer`]), and a [`Demuxer`] that follows the PAT and PMTs of a byte
+//! the DVB SDT, read and written), PES and timestamps, sections and PES
+//! packets cut back into packets ([`SectionPacketizer`],
+//! [`PesPacketizer`]), and a [`Demuxer`] that follows the PAT and PMTs of a byte
 //! stream and hands out what its elementary streams carry. For forwarding
 //! without taking streams apart: [`ContinuityCheck`], [`ProgramWatch`]
 //! (which PIDs carry SCTE-35, their sections, the video PTS) and
@@ -24,6 +25,7 @@ mod continuity;
 mod demux;
 mod packet;
 mod pes;
+mod pes_write;
 mod psi;
 mod restamp;
 mod watch;
@@ -33,6 +35,7 @@ pub use continuity::{Continuity, ContinuityCheck, follow};
 pub use demux::{Demuxer, Event, TsStats};
 pub use packet::{Adaptation, NULL_PID, PACKET_SIZE, Packet, SYNC_BYTE};
 pub use pes::{MAX_PES, Pes, PesAssembler, Timeline, WRAP, ticks_between, ticks_forward};
+pub use pes_write::{PesOut, PesPacketizer};
 pub use psi::{MAX_SECTION, Pat, Pmt, PmtStream, SectionAssembler};
 pub use restamp::Restamper;
 pub use watch::ProgramWatch;

@@ -292,3 +292,24 @@ stream.decode(func=lambda cue: print("CUE", cue.bites.hex()))
         .map(|h| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect())
         .collect()
 }
+
+/// ffprobe's `entries` for stream `which` (`v:0`, `a:0`) of `file` in
+/// `dir`, one line each (trailing commas trimmed). A transport stream's
+/// streams are listed under its program too: `stream=` lines come once.
+pub fn ffprobe_entries(dir: &Path, which: &str, entries: &str, file: &str) -> Vec<String> {
+    let out = Command::new("ffprobe")
+        .current_dir(dir)
+        .args(["-v", "error", "-select_streams", which, "-show_entries", entries, "-of", "csv=p=0", file])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ffprobe {file}: {}", String::from_utf8_lossy(&out.stderr));
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_end_matches(',').to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if entries.starts_with("stream=") {
+        lines.dedup();
+    }
+    lines
+}

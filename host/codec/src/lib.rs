@@ -1,0 +1,32 @@
+//! Transcoding for Stagebox, on FFmpeg (ffmpeg-next over Debian's
+//! libavcodec, x264 through it):
+//!
+//! - [`ladder`]: the encoding ladder of a live channel: one decode, then a
+//!   scale and an H.264 encode per rendition, with keyframes aligned
+//!   across renditions at segment boundaries and splice points
+//!   (docs/streaming.md).
+//! - [`audio`]: the ladder's AAC: decoded and encoded again at its bitrate.
+
+// FFI layer: one `unsafe` block (side-data bytes ffmpeg-next gives no
+// safe writer for), in `ladder`, with its SAFETY comment.
+#![deny(unsafe_code)]
+
+pub mod audio;
+#[allow(unsafe_code)]
+pub mod ladder;
+
+pub use ladder::{Ladder, LadderConfig, Rendition};
+
+/// Why transcoding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    /// A configuration that cannot work.
+    #[error("{0}")]
+    Config(String),
+    /// This FFmpeg lacks a codec the ladder needs.
+    #[error("{0} is missing from this FFmpeg")]
+    Missing(&'static str),
+    /// FFmpeg refused a step.
+    #[error("FFmpeg failed {0}")]
+    Ffmpeg(&'static str, #[source] ffmpeg_next::Error),
+}
