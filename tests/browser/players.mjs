@@ -15,7 +15,9 @@
 //   STAGEBOX_CAPTIONS (caption cues expected on the video's text
 //   tracks, at least; 0: none looked for),
 //   STAGEBOX_SWITCH (hls only, 1: move to the next rendition every 2.5 s;
-//   at least two switches must happen, and two picture sizes show).
+//   at least two switches must happen, and two picture sizes show),
+//   STAGEBOX_MAX_LATENCY (hls only: seconds; when set, hls.js plays in its
+//   low-latency mode and must stay within that of the live edge).
 // Prints what it saw as one `result {json}` line, then "players passed".
 
 import { dirname, join } from 'node:path';
@@ -26,6 +28,7 @@ const env = (name) => process.env[name] ?? (() => { throw new Error(`${name} is 
 const [url, stream, kind] = [env('STAGEBOX_URL'), env('STAGEBOX_STREAM'), env('STAGEBOX_PLAYER')];
 const sizes = env('STAGEBOX_SIZE').split('|');
 const switching = env('STAGEBOX_SWITCH') === '1';
+const maxLatency = process.env.STAGEBOX_MAX_LATENCY ? Number(process.env.STAGEBOX_MAX_LATENCY) : null;
 const here = dirname(fileURLToPath(import.meta.url));
 
 const browser = await launch();
@@ -47,7 +50,7 @@ try {
   }
 
   step('play');
-  await page.evaluate(({ kind, src, switching }) => {
+  await page.evaluate(({ kind, src, switching, lowLatency }) => {
     const v = document.getElementById('v');
     window.seen = { errors: [], events: [], switched: [], sizes: [] };
     v.addEventListener('resize', () => window.seen.sizes.push(`${v.videoWidth}x${v.videoHeight}`));
@@ -66,7 +69,7 @@ try {
       player.initialize(v, src, true);
       window.player = player;
     } else {
-      const hls = new Hls({ lowLatencyMode: false, subtitleDisplay: true });
+      const hls = new Hls({ lowLatencyMode: lowLatency, subtitleDisplay: true });
       hls.on(Hls.Events.ERROR, (_, d) => window.seen.errors.push(`${d.type} ${d.details} fatal=${d.fatal}`));
       hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_, d) => { if (d.subtitleTracks.length) hls.subtitleTrack = 0; });
       if (switching) {
@@ -82,7 +85,7 @@ try {
       v.play().catch((e) => window.seen.errors.push(String(e)));
       window.player = hls;
     }
-  }, { kind, src: `${url}${stream}`, switching });
+  }, { kind, src: `${url}${stream}`, switching, lowLatency: maxLatency !== null });
   await page.waitForFunction(() => document.getElementById('v').currentTime > 0, null, { timeout: 30000 });
   const state = () => page.evaluate(() => {
     const v = document.getElementById('v');
@@ -90,7 +93,11 @@ try {
     const captions = [...new Set([...v.textTracks].flatMap((t) => [...(t.cues ?? [])].map((c) => c.text)))];
     return { t: v.currentTime, paused: v.paused, w: v.videoWidth, h: v.videoHeight, errors: window.seen.errors,
       events: window.seen.events, audio: v.webkitAudioDecodedByteCount ?? null, captions,
-      switched: window.seen.switched, sizes: [...new Set(window.seen.sizes)] };
+      switched: window.seen.switched, sizes: [...new Set(window.seen.sizes)],
+      // hls.js's distance from the live edge, what it aims at, and the
+      // parts of the playlist it has (LL-HLS), in seconds and parts.
+      latency: window.player.latency ?? null, targetLatency: window.player.targetLatency ?? null,
+      parts: window.player.levels?.[0]?.details?.partList?.length ?? null };
   });
   const first = await state();
   const started = Date.now();
@@ -100,6 +107,11 @@ try {
   console.log(`played ${(last.t - first.t).toFixed(2)} s from ${first.t.toFixed(2)} s in ${((Date.now() - started) / 1000).toFixed(2)} s`);
   check(!last.paused, 'still playing');
   check(sizes.includes(`${last.w}x${last.h}`), `the picture is ${sizes.join(' or ')}: ${last.w}×${last.h}`);
+  if (maxLatency !== null) {
+    check(last.parts > 0, `hls.js reads the parts: ${last.parts}`);
+    check(last.latency !== null && last.latency <= maxLatency,
+      `within ${maxLatency} s of the live edge: ${last.latency} (aiming at ${last.targetLatency})`);
+  }
   if (switching) {
     check(last.switched.length >= 2, `at least two rendition switches: ${JSON.stringify(last.switched)}`);
     check(last.sizes.length >= 2, `two picture sizes shown: ${JSON.stringify(last.sizes)}`);
@@ -126,7 +138,7 @@ try {
   check(errors.length === 0, `no page errors: ${errors.join('; ')}`);
   const shown = (await state()).captions;
   console.log(`result ${JSON.stringify({ played: last.t - first.t, events, audio: last.audio, captions: shown,
-    switched: last.switched, sizes: last.sizes })}`);
+    switched: last.switched, sizes: last.sizes, latency: last.latency })}`);
   console.log('players passed');
 } catch (e) {
   console.error(e.stack || String(e));

@@ -9,7 +9,12 @@
 //!   (with CMAF, the video's), `audio.m3u8` a CMAF output's audio and
 //!   `subtitles.m3u8` its captions (WebVTT);
 //! - `GET /streams/{channel}/{output}/{segment}`: a segment (or a CMAF init
-//!   segment) in its window.
+//!   segment, or an LL-HLS part) in its window.
+//!
+//! LL-HLS: a media playlist asked for with `_HLS_msn` (and `_HLS_part`) is
+//! held until that segment (part) is listed, and a part asked for before
+//! it exists (the preload hint) until it does, for at most three target
+//! durations.
 //!
 //! Players carry no API token, so streams are served without one, as an
 //! HLS origin is; the API stays behind its login. They are served on the
@@ -19,7 +24,7 @@
 
 use crate::api::{Problem, Shared};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -28,6 +33,7 @@ use stagebox_io::output::hls::DashPart;
 use stagebox_media::dash::{Mpd, Representation};
 use std::fmt::Write;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Playlists change with every segment: caches must ask again.
 const PLAYLIST_CACHE: &str = "no-cache";
@@ -148,27 +154,85 @@ fn output_stream(state: &Shared, channel: &str, output: &str) -> Result<Arc<HlsS
 
 /// One of an output's media playlists, `which`, once its first segment
 /// is out (`what` names it in the 404).
-fn playlist(
+/// A blocking playlist reload (LL-HLS): answer once segment `_HLS_msn`
+/// (and its part `_HLS_part`) is listed.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Reload {
+    #[serde(rename = "_HLS_msn")]
+    msn: Option<u64>,
+    #[serde(rename = "_HLS_part")]
+    part: Option<usize>,
+}
+
+/// Waits until `ready` holds for `stream`, woken by each publication, for
+/// at most three target durations (RFC 8216bis §6.2.5.2).
+async fn hold(stream: &HlsStream, ready: impl Fn(&HlsStream) -> bool) -> bool {
+    let mut updates = stream.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3 * stream.target_s().max(1));
+    loop {
+        if ready(stream) {
+            return true;
+        }
+        match tokio::time::timeout_at(deadline, updates.changed()).await {
+            Ok(Ok(())) => {}
+            // Timed out, or the output is gone.
+            _ => return ready(stream),
+        }
+    }
+}
+
+/// Which playlist of an output: how to read it, and whether a blocking
+/// reload follows the audio's progress rather than the main playlist's.
+type Which = (fn(&HlsStream) -> Option<Arc<str>>, bool);
+
+/// One of an output's media playlists, `which` (`audio` says which
+/// progress a blocking reload follows), once its first segment or part is
+/// out (`what` names it in the 404).
+async fn playlist(
     state: &Shared,
     (channel, output): (String, String),
-    which: fn(&HlsStream) -> Option<Arc<str>>,
+    reload: Reload,
+    (which, audio): Which,
     what: &str,
 ) -> Result<Response, Problem> {
     let stream = output_stream(state, &channel, &output)?;
+    if let Some(msn) = reload.msn {
+        let (next, _) = stream.progress(audio);
+        if msn > next + 2 {
+            let why = format!("_HLS_msn={msn} is more than two segments ahead of {next}");
+            return Err(Problem::new(StatusCode::BAD_REQUEST, "Too far ahead", why));
+        }
+        let ready = |s: &HlsStream| {
+            let (next, parts) = s.progress(audio);
+            next > msn || (next == msn && reload.part.is_some_and(|p| parts > p))
+        };
+        if !hold(&stream, ready).await {
+            let why = format!("segment {msn} of {channel}/{output} did not come within three target durations");
+            return Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Not yet", why));
+        }
+    }
     let text = which(&stream).ok_or_else(|| missing(format!("HLS output {channel}/{output} has no {what} yet")))?;
     Ok(body(text.to_string(), PLAYLIST_TYPE, PLAYLIST_CACHE))
 }
 
-async fn media(State(state): State<Shared>, Path(names): Path<(String, String)>) -> Result<Response, Problem> {
-    playlist(&state, names, HlsStream::playlist, "segment")
+async fn media(
+    State(state): State<Shared>,
+    Path(names): Path<(String, String)>,
+    Query(reload): Query<Reload>,
+) -> Result<Response, Problem> {
+    playlist(&state, names, reload, (HlsStream::playlist, false), "segment").await
 }
 
-async fn audio(State(state): State<Shared>, Path(names): Path<(String, String)>) -> Result<Response, Problem> {
-    playlist(&state, names, HlsStream::audio_playlist, "CMAF audio segment")
+async fn audio(
+    State(state): State<Shared>,
+    Path(names): Path<(String, String)>,
+    Query(reload): Query<Reload>,
+) -> Result<Response, Problem> {
+    playlist(&state, names, reload, (HlsStream::audio_playlist, true), "CMAF audio segment").await
 }
 
 async fn subtitles(State(state): State<Shared>, Path(names): Path<(String, String)>) -> Result<Response, Problem> {
-    playlist(&state, names, HlsStream::subtitles_playlist, "captions segment")
+    playlist(&state, names, Reload::default(), (HlsStream::subtitles_playlist, false), "captions segment").await
 }
 
 /// The channel's CMAF outputs as one live DASH manifest: their video as
@@ -210,6 +274,11 @@ async fn segment(
     Path((channel, output, name)): Path<(String, String, String)>,
 ) -> Result<Response, Problem> {
     let stream = output_stream(&state, &channel, &output)?;
+    // A part named before it exists (a preload hint) is held until it does.
+    let part = name.contains("-vp") || name.contains("-ap");
+    if part && stream.segment(&name).is_none() {
+        hold(&stream, |s| s.segment(&name).is_some()).await;
+    }
     let bytes = stream
         .segment(&name)
         .ok_or_else(|| missing(format!("segment {name:?} is not in the window of {channel}/{output}")))?;

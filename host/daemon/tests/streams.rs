@@ -442,12 +442,16 @@ struct Expect {
     captions: usize,
     /// hls.js moves to the next rendition every 2.5 s.
     switch: bool,
+    /// hls.js in its low-latency mode, at most this many seconds from the
+    /// live edge.
+    max_latency: Option<f64>,
 }
 
 /// `player` (`dash` or `hls`) plays channel news's `stream` in Chromium
 /// for 10 s of media, as `expect` says; what it saw, as JSON.
 fn play(a: &Appliance, player: &str, stream: &str, expect: &Expect) -> serde_json::Value {
     let (events, captions) = (expect.events.to_string(), expect.captions.to_string());
+    let latency = expect.max_latency.map(|l| l.to_string());
     let out = browser_script(
         "players.mjs",
         &[
@@ -459,7 +463,10 @@ fn play(a: &Appliance, player: &str, stream: &str, expect: &Expect) -> serde_jso
             ("STAGEBOX_AUDIO", if expect.audio { "1" } else { "0" }.as_ref()),
             ("STAGEBOX_CAPTIONS", captions.as_ref()),
             ("STAGEBOX_SWITCH", if expect.switch { "1" } else { "0" }.as_ref()),
-        ],
+        ]
+        .into_iter()
+        .chain(latency.as_ref().map(|l| ("STAGEBOX_MAX_LATENCY", l.as_ref())))
+        .collect::<Vec<_>>(),
         Duration::from_secs(90),
         "players passed",
     );
@@ -555,7 +562,7 @@ fn a_channel_is_served_as_cmaf_hls_and_dash() {
     // dash.js plays it in Chromium, with the SCTE-35 events reaching the
     // page; then hls.js plays the fMP4 HLS.
     for (player, stream) in [("dash", "manifest.mpd"), ("hls", "master.m3u8")] {
-        let expect = Expect { size: "320x240", events: 1, audio: true, captions: 0, switch: false };
+        let expect = Expect { size: "320x240", events: 1, audio: true, captions: 0, switch: false, max_latency: None };
         let result = play(&a, player, stream, &expect);
         if player == "dash" {
             // The first cue, as dash.js handed it to the page.
@@ -679,8 +686,12 @@ fn captions_become_a_webvtt_rendition() {
     // Players play it with the captions shown: dash.js (the wvtt
     // segments) and hls.js (the WebVTT playlist).
     for (player, stream) in [("dash", "manifest.mpd"), ("hls", "master.m3u8")] {
-        let result =
-            play(&a, player, stream, &Expect { size: "160x120", events: 0, audio: false, captions: 1, switch: false });
+        let result = play(
+            &a,
+            player,
+            stream,
+            &Expect { size: "160x120", events: 0, audio: false, captions: 1, switch: false, max_latency: None },
+        );
         // Each line shown is a line of one of the source's cues (hls.js
         // shows a positioned cue's lines as cues of their own, and a
         // straight apostrophe for 608's).
@@ -813,7 +824,82 @@ fn a_ladder_is_served_and_players_switch_renditions() {
         &a,
         "hls",
         "master.m3u8",
-        &Expect { size: "640x360|320x180|480x270", events: 0, audio: true, captions: 0, switch: true },
+        &Expect {
+            size: "640x360|320x180|480x270",
+            events: 0,
+            audio: true,
+            captions: 0,
+            switch: true,
+            max_latency: None,
+        },
+    );
+    println!("{result}");
+}
+
+#[test]
+fn low_latency_hls_parts_and_blocking_reloads() {
+    let a = Appliance::new(&[]);
+    let input = free_port();
+    let spec = json!({
+        "name": "news",
+        "inputs": [format!("rtp://127.0.0.1:{input}")],
+        "outputs": [{ "id": "ll", "url": "hls://?segment=2&dvr=30&container=cmaf&part_ms=500" }],
+    });
+    a.ok("POST", "/api/v1/channels", Some(spec));
+    a.ok("POST", "/api/v1/channels/news/start", None);
+    let _encoder = encoder(input, 60);
+    let media = format!("{}/streams/news/ll/index.m3u8", a.daemon.url);
+    let text = eventually(Duration::from_secs(20), "two segments", || {
+        let r = a.c.get(&media).send().unwrap();
+        let text = r.text().unwrap();
+        (text.matches("#EXTINF").count() >= 2).then_some(text)
+    });
+    for tag in [
+        "#EXT-X-VERSION:9",
+        "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500",
+        "#EXT-X-PART-INF:PART-TARGET=0.500",
+        "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=",
+    ] {
+        assert!(text.contains(tag), "{tag} in {text}");
+    }
+    // Parts of at most the target, the first of each segment independent.
+    let parts: Vec<(f64, bool)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXT-X-PART:DURATION="))
+        .map(|l| (l.split(',').next().unwrap().parse().unwrap(), l.contains("INDEPENDENT=YES")))
+        .collect();
+    assert!(parts.len() >= 4 && parts.iter().all(|(d, _)| *d <= 0.5), "{parts:?}");
+    assert!(parts.iter().any(|(_, i)| *i));
+    // A blocking reload for the next segment's first part answers once it
+    // is listed, and the hinted part, asked for before it exists, comes.
+    let sequence: u64 = text.lines().find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:")).unwrap().parse().unwrap();
+    let next = sequence + text.matches("#EXTINF").count() as u64 + 1;
+    let hint = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    let part = a.c.get(format!("{}/streams/news/ll/{hint}", a.daemon.url)).send().unwrap();
+    assert_eq!(part.status(), 200, "the hinted part, held until made");
+    assert_eq!(&part.bytes().unwrap()[4..8], b"moof");
+    let started = std::time::Instant::now();
+    let r = a.c.get(format!("{media}?_HLS_msn={next}&_HLS_part=0")).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let held = r.text().unwrap();
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(6), "answered within three target durations: {waited:?}");
+    let listed = held.lines().filter(|l| l.starts_with("#EXTINF")).count() as u64;
+    let sequence: u64 = held.lines().find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:")).unwrap().parse().unwrap();
+    assert!(sequence + listed >= next, "segment {next} is there or filling with a part: {held}");
+    let r = a.c.get(format!("{media}?_HLS_msn={}", next + 10)).send().unwrap();
+    assert_eq!(r.status(), 400, "too far ahead");
+    // hls.js in low-latency mode stays close to the live edge.
+    let result = play(
+        &a,
+        "hls",
+        "ll/index.m3u8",
+        &Expect { size: "640x360", events: 0, audio: false, captions: 0, switch: false, max_latency: Some(3.0) },
     );
     println!("{result}");
 }

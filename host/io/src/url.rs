@@ -193,6 +193,9 @@ pub struct HlsUrl {
     /// 512, default 128), or `None` to copy the source's audio
     /// (`audio=copy`).
     pub audio_kbps: Option<u64>,
+    /// LL-HLS: the part target in milliseconds (`part_ms`, 100 to half
+    /// the segment; CMAF only), or `None` for whole segments only.
+    pub part_ms: Option<u64>,
 }
 
 /// An HLS output's segment container.
@@ -416,6 +419,7 @@ fn hls(url: &url::Url) -> Result<HlsUrl, UrlError> {
         ladder: Vec::new(),
         passthrough: false,
         audio_kbps: Some(128),
+        part_ms: None,
     };
     let mut audio_given = false;
     for (name, value) in url.query_pairs() {
@@ -450,7 +454,8 @@ fn hls(url: &url::Url) -> Result<HlsUrl, UrlError> {
                     },
                 };
             }
-            _ => return Err(unknown(&name, url, "segment, dvr, container, ladder, passthrough, audio")),
+            "part_ms" => out.part_ms = Some(parameter(&name, &value, "milliseconds")?),
+            _ => return Err(unknown(&name, url, "segment, dvr, container, ladder, passthrough, audio, part_ms")),
         }
     }
     let bad = |name: &str, value: u64, why: &str| UrlError::Parameter {
@@ -463,6 +468,14 @@ fn hls(url: &url::Url) -> Result<HlsUrl, UrlError> {
     }
     if out.dvr_s < out.segment_s || out.dvr_s > 3600 {
         return Err(bad("dvr", out.dvr_s, "whole seconds, from one segment to 3600"));
+    }
+    if let Some(ms) = out.part_ms {
+        if out.container != Container::Cmaf {
+            return Err(bad("part_ms", ms, "parts need container=cmaf"));
+        }
+        if !(100..=out.segment_s * 500).contains(&ms) {
+            return Err(bad("part_ms", ms, "100 ms to half a segment"));
+        }
     }
     for (given, name) in [(out.passthrough, "passthrough"), (audio_given, "audio")] {
         if given && out.ladder.is_empty() {
@@ -559,6 +572,7 @@ mod tests {
             ladder: Vec::new(),
             passthrough: false,
             audio_kbps: Some(128),
+            part_ms: None,
         };
         assert_eq!(parsed, OutputUrl::Hls(plain.clone()));
         let cmaf = OutputUrl::parse(
@@ -580,6 +594,8 @@ mod tests {
             ("hls://?passthrough=1", "goes with a ladder"),
             ("hls://?ladder=default&passthrough=2", "0 or 1"),
             ("hls://?audio=copy", "goes with a ladder"),
+            ("hls://?part_ms=500", "parts need container=cmaf"),
+            ("hls://?container=cmaf&segment=2&part_ms=1500", "half a segment"),
             ("hls://?ladder=default&audio=1000", "copy, or kb/s"),
         ] {
             let e = OutputUrl::parse(bad).map(|u| format!("{u:?}")).expect_err(bad).to_string();

@@ -5,13 +5,19 @@
 //! after it, one of the audio track (its first ADTS AAC stream). HLS
 //! (fMP4) and DASH list the same segments.
 //!
+//! With parts asked for (LL-HLS), each track's segment is made of parts of
+//! at most the part target: a video part is cut before the access unit
+//! that would make it longer, an audio part before the PES that would;
+//! each part is a fragment (`moof` + `mdat`) handed out as soon as it is
+//! whole, and the segment is its parts end to end.
+//!
 //! Times are presentation times on an extended timeline (no 33-bit wrap):
 //! 90 kHz for video, the sample rate for audio. A video segment starts at
 //! its keyframe's PTS; an audio segment at its first frame, which is
 //! within one PES of the video cut.
 
 use crate::captions::sei::cc_data_from_h264;
-use crate::fmp4::{AacTrack, AvcTrack, Fmp4Error, TIMESCALE};
+use crate::fmp4::{AacTrack, AvcTrack, Fmp4Error, TIMESCALE, adts_frames, adts_header, adts_split};
 use crate::hls::{Segment, Segmenter};
 use crate::ts::{Demuxer, Event, PACKET_SIZE, Packet, Pes, STREAM_TYPE_H264, Timeline, WRAP, ticks_forward};
 use std::collections::VecDeque;
@@ -51,6 +57,31 @@ pub struct CmafSegment {
     pub bytes: Vec<u8>,
 }
 
+/// One part of a segment being filled (LL-HLS): a fragment of its track.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CmafPart {
+    /// Its track.
+    pub media: Media,
+    /// Its number on its track, from 0 (parts are named by it, so the
+    /// next one's name is known before it exists).
+    pub number: u64,
+    /// How long it lasts, in its track's timescale.
+    pub duration: u64,
+    /// It starts with a keyframe (audio parts always do).
+    pub independent: bool,
+    /// The fragment.
+    pub bytes: Vec<u8>,
+}
+
+/// What a track's parts need between cuts.
+#[derive(Debug, Default)]
+struct Parts {
+    /// The open segment's parts so far, end to end.
+    done: Vec<u8>,
+    /// The next part's number.
+    next: u64,
+}
+
 impl CmafSegment {
     /// Its duration in seconds, for a track of `timescale`.
     pub fn seconds(&self, timescale: u32) -> f64 {
@@ -86,11 +117,22 @@ pub struct Cutter {
     cuts: VecDeque<Cut>,
     /// Access units and frames refused (damage), counted.
     refused: u64,
+    /// The segment duration aimed at, 90 kHz.
+    segment_ticks: u64,
     /// With captions kept: the cc_data of the open segment's pictures,
     /// by extended PTS.
     captions: Option<Vec<(u64, Vec<u8>)>>,
     /// The cc_data of finished segments, in presentation order.
     ready_captions: Vec<(u64, Vec<u8>)>,
+    /// LL-HLS: the part target (90 kHz), once asked for.
+    part_target: Option<u64>,
+    /// Each track's parts: video, audio.
+    parts: [Parts; 2],
+    /// Parts whole since the last look.
+    ready_parts: Vec<CmafPart>,
+    /// The shortest step between two access units' DTS: a frame.
+    frame: Option<u64>,
+    last_dts: Option<u64>,
 }
 
 impl Cutter {
@@ -107,9 +149,27 @@ impl Cutter {
             zero: None,
             cuts: VecDeque::new(),
             refused: 0,
+            segment_ticks: (target_s.max(0.0) * f64::from(TIMESCALE)) as u64,
             captions: None,
             ready_captions: Vec::new(),
+            part_target: None,
+            parts: [Parts::default(), Parts::default()],
+            ready_parts: Vec::new(),
+            frame: None,
+            last_dts: None,
         }
+    }
+
+    /// Cuts each track's segments into parts of at most `target_s`
+    /// seconds (LL-HLS), handed out by [`Cutter::take_parts`].
+    pub fn parts(&mut self, target_s: f64) {
+        self.part_target = Some((target_s.max(0.0) * f64::from(TIMESCALE)) as u64);
+    }
+
+    /// The parts whole since the last call, in order (those of a segment
+    /// before the segment is handed out by `push`).
+    pub fn take_parts(&mut self) -> Vec<CmafPart> {
+        std::mem::take(&mut self.ready_parts)
     }
 
     /// Keeps the cc_data (A/53, in the H.264 SEI) of each picture, for
@@ -234,7 +294,9 @@ impl Cutter {
             if !open {
                 return;
             }
-            if self.video.push(&pes.payload, pts, pes.dts.unwrap_or(pts)).is_err() {
+            let dts = pes.dts.unwrap_or(pts);
+            self.video_part_before(dts);
+            if self.video.push(&pes.payload, pts, dts).is_err() {
                 self.refused += 1;
             }
             let at = self.extend(pts);
@@ -265,7 +327,26 @@ impl Cutter {
         if !started {
             return;
         }
-        match self.audio.push(&pes.payload, pts) {
+        // With parts, a frame at a time (a PES may hold more than a part),
+        // each at its own time; otherwise the PES whole.
+        let rate = adts_header(&pes.payload).map(|c| c.rate());
+        let units: Vec<(&[u8], u64)> = match (self.part_target, rate) {
+            (Some(_), Some(rate)) => adts_split(&pes.payload)
+                .into_iter()
+                .enumerate()
+                .map(|(i, frame)| (frame, (pts + i as u64 * 1024 * 90_000 / u64::from(rate)) % WRAP))
+                .collect(),
+            _ => vec![(&pes.payload[..], pts)],
+        };
+        for (es, pts) in units {
+            self.audio_part_before(es);
+            self.audio_unit(es, pts, utc_ms, done);
+        }
+    }
+
+    /// Adds audio (ADTS frames) at `pts` to the audio waiting.
+    fn audio_unit(&mut self, es: &[u8], pts: u64, utc_ms: i64, done: &mut Vec<CmafSegment>) {
+        match self.audio.push(es, pts) {
             Ok(()) => {}
             Err(Fmp4Error::Gap) => {
                 // Damage: what waits becomes a segment of its own, and the
@@ -278,7 +359,7 @@ impl Cutter {
                     discontinuity: false,
                 });
                 self.audio_cut(cut, done);
-                if self.audio.push(&pes.payload, pts).is_err() {
+                if self.audio.push(es, pts).is_err() {
                     self.refused += 1;
                 }
             }
@@ -308,7 +389,7 @@ impl Cutter {
             captions.sort_by_key(|(pts, _)| *pts);
             self.ready_captions.append(captions);
         }
-        let Some(bytes) = self.video.fragment(next_dts) else { return };
+        let Some(bytes) = self.video_fragment(next_dts) else { return };
         done.push(CmafSegment {
             media: Media::Video,
             sequence: segment.sequence,
@@ -324,7 +405,7 @@ impl Cutter {
     /// The audio gathered for `cut`'s video segment, as its segment.
     fn audio_cut(&mut self, cut: Cut, done: &mut Vec<CmafSegment>) {
         let Some((first, end)) = self.audio.span() else { return };
-        let Some(bytes) = self.audio.fragment() else { return };
+        let Some(bytes) = self.audio_fragment() else { return };
         done.push(CmafSegment {
             media: Media::Audio,
             sequence: cut.sequence,
@@ -335,6 +416,98 @@ impl Cutter {
             discontinuity: cut.discontinuity,
             bytes,
         });
+    }
+
+    /// LL-HLS: the video waiting becomes a part when the access unit at
+    /// `dts` would take it past the part target.
+    fn video_part_before(&mut self, dts: u64) {
+        if let Some(last) = self.last_dts.replace(dts) {
+            let step = ticks_forward(last, dts);
+            if step > 0 && step < WRAP / 2 {
+                self.frame = Some(self.frame.map_or(step, |f| f.min(step)));
+            }
+        }
+        let Some(target) = self.part_target else { return };
+        let Some((span, _)) = self.video.pending(dts) else { return };
+        let frame = self.frame.unwrap_or(0);
+        if span + frame > self.part_limit(target, frame) {
+            let _ = self.video_fragment_part(Some(dts));
+        }
+    }
+
+    /// The longest a video part may be: the part target, or less so that
+    /// a segment of the target duration is cut into equal parts of whole
+    /// pictures (2 s at 25 fps with a 0.5 s target: five parts of ten
+    /// pictures, not four of twelve and a last of two, which players
+    /// handle badly).
+    fn part_limit(&self, target: u64, frame: u64) -> u64 {
+        if frame == 0 {
+            return target;
+        }
+        let most = (target / frame).max(1);
+        let pictures = ((self.segment_ticks + frame / 2) / frame).max(1);
+        let parts = pictures.div_ceil(most);
+        pictures.div_ceil(parts) * frame
+    }
+
+    /// LL-HLS: the audio waiting becomes a part when the PES `es` would
+    /// take it past the part target.
+    fn audio_part_before(&mut self, es: &[u8]) {
+        let (Some(target), Some((first, end)), Some(rate)) = (self.part_target, self.audio.span(), self.audio.rate())
+        else {
+            return;
+        };
+        let adding = adts_frames(es) as u64 * 1024;
+        if (end - first + adding) * u64::from(TIMESCALE) > target * u64::from(rate) {
+            let _ = self.audio_fragment_part();
+        }
+    }
+
+    /// The video waiting as a part, if any (and parts are asked for): its
+    /// bytes, kept for the segment too.
+    fn video_fragment_part(&mut self, next_dts: Option<u64>) -> Option<Vec<u8>> {
+        // Without a next DTS (the stream's end) the span is unknown: 0.
+        let independent = self.video.pending(next_dts.unwrap_or(0)).is_some_and(|(_, sync)| sync);
+        let span = next_dts.and_then(|d| self.video.pending(d)).map(|(span, _)| span);
+        let bytes = self.video.fragment(next_dts)?;
+        let duration = span.unwrap_or(0);
+        Some(self.part(Media::Video, duration, independent, bytes))
+    }
+
+    fn audio_fragment_part(&mut self) -> Option<Vec<u8>> {
+        let (first, end) = self.audio.span()?;
+        let bytes = self.audio.fragment()?;
+        Some(self.part(Media::Audio, end - first, true, bytes))
+    }
+
+    /// Hands out a part and keeps its bytes for its segment.
+    fn part(&mut self, media: Media, duration: u64, independent: bool, bytes: Vec<u8>) -> Vec<u8> {
+        let parts = &mut self.parts[usize::from(media == Media::Audio)];
+        parts.done.extend_from_slice(&bytes);
+        self.ready_parts.push(CmafPart { media, number: parts.next, duration, independent, bytes: bytes.clone() });
+        parts.next += 1;
+        bytes
+    }
+
+    /// The open video segment's last fragment, and with parts the segment
+    /// whole: its parts end to end.
+    fn video_fragment(&mut self, next_dts: Option<u64>) -> Option<Vec<u8>> {
+        if self.part_target.is_none() {
+            return self.video.fragment(next_dts);
+        }
+        let _ = self.video_fragment_part(next_dts);
+        let whole = std::mem::take(&mut self.parts[0].done);
+        (!whole.is_empty()).then_some(whole)
+    }
+
+    /// The same for the audio.
+    fn audio_fragment(&mut self) -> Option<Vec<u8>> {
+        if self.part_target.is_none() {
+            return self.audio.fragment();
+        }
+        let _ = self.audio_fragment_part();
+        let whole = std::mem::take(&mut self.parts[1].done);
+        (!whole.is_empty()).then_some(whole)
     }
 
     /// The DTS of the video PES that `packet` starts, if it starts one:

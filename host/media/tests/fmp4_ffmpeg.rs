@@ -195,3 +195,54 @@ fn a_cut_stream_gives_contiguous_tracks_that_ffmpeg_plays() {
     decodes_cleanly(dir.path(), "video.mp4");
     decodes_cleanly(dir.path(), "audio.mp4");
 }
+
+#[test]
+fn parts_make_up_their_segments_and_stay_within_the_part_target() {
+    use stagebox_media::cmaf::{Cutter, Media};
+    let dir = tempfile::tempdir().unwrap();
+    let ts = support::lavfi_ts_for(dir.path(), "testsrc2", "source.ts", 4, Some(25));
+    let mut cutter = Cutter::new(1.0);
+    cutter.parts(0.25);
+    let (mut segments, mut parts) = (Vec::new(), Vec::new());
+    for datagram in ts.chunks(7 * 188) {
+        let done = cutter.push(datagram, 0);
+        parts.extend(cutter.take_parts());
+        segments.extend(done);
+    }
+    segments.extend(cutter.finish());
+    parts.extend(cutter.take_parts());
+    let rate = u64::from(cutter.timescale(Media::Audio).unwrap());
+    for media in [Media::Video, Media::Audio] {
+        let (ticks, limit) = if media == Media::Video { (90_000, 22_500) } else { (rate, rate / 4) };
+        let ours: Vec<_> = parts.iter().filter(|p| p.media == media).collect();
+        let whole: Vec<u8> = segments.iter().filter(|s| s.media == media).flat_map(|s| s.bytes.clone()).collect();
+        // The segments are their parts end to end, numbered in order.
+        assert_eq!(ours.iter().flat_map(|p| p.bytes.clone()).collect::<Vec<u8>>(), whole, "{media:?}");
+        assert!(ours.iter().enumerate().all(|(n, p)| p.number == n as u64));
+        // Within the target, none empty; the last of a stream aside.
+        let last = ours.len() - 1;
+        for (i, p) in ours.iter().enumerate() {
+            assert!(
+                p.duration <= limit && (p.duration > 0 || i == last),
+                "{media:?} part {i}: {} of {ticks}",
+                p.duration
+            );
+        }
+        assert!(ours.len() >= 4 * 4, "{media:?}: {} parts in 4 s", ours.len());
+    }
+    // Each video segment's first part starts with its keyframe, and a 1 s
+    // segment at 25 fps is cut into equal parts of whole pictures under
+    // the 0.25 s target: five of five pictures (0.2 s), not four of six
+    // and one of one.
+    let video: Vec<_> = parts.iter().filter(|p| p.media == Media::Video).collect();
+    // (The stream's very last part has no next picture to measure it by.)
+    let durations: Vec<u64> = video.iter().map(|p| p.duration).collect();
+    assert!(durations[..durations.len() - 1].iter().all(|d| *d == 18_000), "{durations:?}");
+    assert_eq!(video.iter().filter(|p| p.independent).count(), 4, "one keyframe a second");
+    assert!(video[0].independent);
+    let mut file = cutter.init_segment(Media::Video).unwrap();
+    file.extend(segments.iter().filter(|s| s.media == Media::Video).flat_map(|s| s.bytes.clone()));
+    std::fs::write(dir.path().join("parts.mp4"), file).unwrap();
+    assert_eq!(probe(dir.path(), "frame=pts", "parts.mp4").len(), 100, "every frame");
+    decodes_cleanly(dir.path(), "parts.mp4");
+}

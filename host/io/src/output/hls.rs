@@ -23,7 +23,7 @@ use crate::transcode::Transcoder;
 use crate::url::{Container, HlsUrl};
 use bytes::Bytes;
 use stagebox_media::captions::Cue;
-use stagebox_media::cmaf::{CmafSegment, Cutter, Media};
+use stagebox_media::cmaf::{CmafPart, CmafSegment, Cutter, Media};
 use stagebox_media::dash::{Event, Representation};
 use stagebox_media::fmp4::WebVttTrack;
 use stagebox_media::hls::{MediaPlaylist, Segment, Segmenter, Variant, webvtt_segment};
@@ -121,6 +121,9 @@ struct Rendition {
     /// Bits per second over the segments in the window
     /// (`AVERAGE-BANDWIDTH`).
     average_bps: u64,
+    /// The media sequence number of the segment being filled and its
+    /// parts listed so far (what a blocking reload waits for).
+    progress: (u64, usize),
 }
 
 impl Rendition {
@@ -182,6 +185,9 @@ struct Published {
     cmaf: Option<CmafInfo>,
     /// SCTE-35 events for DASH, oldest first.
     events: VecDeque<Event>,
+    /// The segment duration aimed at, seconds: bounds how long a blocking
+    /// request waits.
+    target_s: u64,
 }
 
 /// A CMAF output's part of its channel's DASH manifest.
@@ -245,6 +251,19 @@ impl HlsStream {
     /// is out.
     pub fn subtitles_playlist(&self) -> Option<Arc<str>> {
         self.read().text.playlist.clone()
+    }
+
+    /// The media sequence number of the segment being filled, and how
+    /// many of its parts are listed, in the main (or with `audio` the
+    /// audio) playlist.
+    pub fn progress(&self, audio: bool) -> (u64, usize) {
+        let p = self.read();
+        if audio { p.audio.progress } else { p.main.progress }
+    }
+
+    /// The segment duration aimed at, in seconds.
+    pub fn target_s(&self) -> u64 {
+        self.read().target_s
     }
 
     /// Whether the output's segments are CMAF.
@@ -488,6 +507,10 @@ struct Packager {
     in_break: Option<Break>,
     /// A CMAF output's captions, when it has a decoder.
     subtitles: Option<Subtitles>,
+    /// LL-HLS: each track's parts still served (video, audio), oldest
+    /// first, and how many are kept.
+    parts: [VecDeque<String>; 2],
+    keep_parts: usize,
 }
 
 impl Packager {
@@ -496,6 +519,7 @@ impl Packager {
         let mut playlist = MediaPlaylist::new(window, target);
         let mut audio = MediaPlaylist::new(window, target);
         let mut subtitles = None;
+        stream.published.write().unwrap_or_else(PoisonError::into_inner).target_s = target;
         let cutting = match url.container {
             // Captions need CMAF (the daemon refuses them elsewhere).
             Container::Ts => Cutting::Ts(Box::new(Segmenter::new(target as f64))),
@@ -505,6 +529,12 @@ impl Packager {
                 let mut p = stream.published.write().unwrap_or_else(PoisonError::into_inner);
                 p.cmaf = Some(CmafInfo { segment_s: url.segment_s, dvr_s: url.dvr_s, ..CmafInfo::default() });
                 let mut cutter = Cutter::new(target as f64);
+                if let Some(ms) = url.part_ms {
+                    let part_s = ms as f64 / 1000.0;
+                    cutter.parts(part_s);
+                    playlist.parts(part_s);
+                    audio.parts(part_s);
+                }
                 if let Some(decoder) = captions {
                     cutter.keep_captions();
                     subtitles = Some(Subtitles {
@@ -531,6 +561,10 @@ impl Packager {
             audio_elapsed: 0.0,
             in_break: None,
             subtitles,
+            parts: [VecDeque::new(), VecDeque::new()],
+            // The parts a playlist lists (three target durations back), and
+            // as many again for players still fetching them.
+            keep_parts: url.part_ms.map_or(0, |ms| (6_000 * target / ms.max(1)) as usize + 8),
         }
     }
 
@@ -545,6 +579,8 @@ impl Packager {
             }
             Cutting::Cmaf(cutter) => {
                 let done = cutter.push(datagram, utc_ms);
+                let parts = cutter.take_parts();
+                self.publish_parts(parts);
                 self.publish_cmaf(done, counters);
             }
         }
@@ -562,6 +598,8 @@ impl Packager {
             }
             Cutting::Cmaf(cutter) => {
                 let done = cutter.finish();
+                let parts = cutter.take_parts();
+                self.publish_parts(parts);
                 self.publish_cmaf(done, counters);
             }
         }
@@ -649,22 +687,67 @@ impl Packager {
         now
     }
 
+    /// Whether a CMAF track's init segment is out.
+    fn described(&self, media: Media) -> bool {
+        let p = self.stream.published.read().unwrap_or_else(PoisonError::into_inner);
+        let cmaf = p.cmaf.as_ref();
+        match media {
+            Media::Video => cmaf.is_some_and(|c| c.video.is_some()),
+            Media::Audio => cmaf.is_some_and(|c| c.audio.is_some()),
+        }
+    }
+
+    /// LL-HLS: parts of the segments being filled, listed as they come
+    /// with a preload hint for the next, the oldest let go.
+    fn publish_parts(&mut self, parts: Vec<CmafPart>) {
+        for part in parts {
+            let media = part.media;
+            let Cutting::Cmaf(cutter) = &self.cutting else { return };
+            let Some(timescale) = cutter.timescale(media) else { continue };
+            if !self.described(media) {
+                self.describe(media);
+            }
+            let letter = if media == Media::Audio { 'a' } else { 'v' };
+            let name = |n: u64| format!("{}-{letter}p{n}.m4s", self.stream.epoch);
+            let (uri, next) = (name(part.number), name(part.number + 1));
+            let track = usize::from(media == Media::Audio);
+            let playlist = if media == Media::Audio { &mut self.audio } else { &mut self.playlist };
+            playlist.push_part(uri.clone(), part.duration as f64 / f64::from(timescale), part.independent, next);
+            let (text, progress): (Arc<str>, _) = (playlist.render().into(), playlist.progress());
+            self.parts[track].push_back(uri.clone());
+            let gone = self.parts[track].len().saturating_sub(self.keep_parts);
+            let gone: Vec<String> = self.parts[track].drain(..gone).collect();
+            {
+                let mut p = self.stream.published.write().unwrap_or_else(PoisonError::into_inner);
+                p.segments.insert(uri, Bytes::from(part.bytes));
+                for old in &gone {
+                    p.segments.remove(old);
+                }
+                let rendition = if media == Media::Audio { &mut p.audio } else { &mut p.main };
+                rendition.playlist = Some(text);
+                rendition.progress = progress;
+            }
+            self.stream.updates.send_modify(|n| *n += 1);
+        }
+    }
+
     /// CMAF segments, each with its track's init segment the first time.
     fn publish_cmaf(&mut self, done: Vec<CmafSegment>, counters: &OutputCounters) {
         for segment in done {
             let media = segment.media;
             let Cutting::Cmaf(cutter) = &self.cutting else { return };
             let Some(timescale) = cutter.timescale(media) else { continue };
-            let known = {
-                let p = self.stream.published.read().unwrap_or_else(PoisonError::into_inner);
-                let cmaf = p.cmaf.as_ref();
-                match media {
-                    Media::Video => cmaf.is_some_and(|c| c.video.is_some()),
-                    Media::Audio => cmaf.is_some_and(|c| c.audio.is_some()),
+            if !self.described(media) {
+                self.describe(media);
+            }
+            if media == Media::Video {
+                // The first video segment is time zero.
+                let Cutting::Cmaf(cutter) = &self.cutting else { return };
+                let zero = cutter.zero();
+                let mut p = self.stream.published.write().unwrap_or_else(PoisonError::into_inner);
+                if let Some(cmaf) = p.cmaf.as_mut().filter(|c| c.zero.is_none()) {
+                    cmaf.zero = zero.map(|z| (z, segment.utc_ms));
                 }
-            };
-            if !known {
-                self.describe(media, segment.utc_ms);
             }
             let span = (media == Media::Video).then_some(Span {
                 start: segment.time,
@@ -741,9 +824,8 @@ impl Packager {
     }
 
     /// Publishes a CMAF track's init segment and what it says of the
-    /// track; the first video segment, which arrived at `utc_ms`, is time
-    /// zero.
-    fn describe(&mut self, media: Media, utc_ms: i64) {
+    /// track.
+    fn describe(&mut self, media: Media) {
         let Cutting::Cmaf(cutter) = &self.cutting else { return };
         let (Some(init), Some(codec), Some(timescale)) =
             (cutter.init_segment(media), cutter.codec(media), cutter.timescale(media))
@@ -758,7 +840,6 @@ impl Packager {
             audio: cutter.channels().filter(|_| media == Media::Audio).map(|c| (timescale, c)),
             init: name.clone(),
         };
-        let zero = cutter.zero();
         let mut p = self.stream.published.write().unwrap_or_else(PoisonError::into_inner);
         p.segments.insert(name, Bytes::from(init));
         let Some(cmaf) = &mut p.cmaf else { return };
@@ -768,9 +849,6 @@ impl Packager {
         }
         let codecs: Vec<String> = [&cmaf.video, &cmaf.audio].into_iter().flatten().map(|t| t.codec.clone()).collect();
         let size = cmaf.video.as_ref().and_then(|t| t.size);
-        if media == Media::Video {
-            cmaf.zero = zero.map(|z| (z, utc_ms));
-        }
         p.variant = Variant { codecs: Some(codecs.join(",")), resolution: size };
     }
 
@@ -808,8 +886,10 @@ impl Packager {
             }
             if segment.audio {
                 p.audio.list(text, listed, gone.len());
+                p.audio.progress = self.audio.progress();
             } else {
                 p.main.list(text, listed, gone.len());
+                p.main.progress = self.playlist.progress();
                 // Cues older than the window leave with it.
                 if let Some(first) = p.main.window.front().map(|l| l.time) {
                     p.events.retain(|e| e.time + e.duration.unwrap_or(0) >= first || is_ts);

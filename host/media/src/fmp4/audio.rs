@@ -91,6 +91,21 @@ fn adts(b: &[u8]) -> Option<(AdtsConfig, usize, usize)> {
     Some((config, header, length))
 }
 
+/// The whole ADTS frames `b` starts with, each with its header.
+pub fn adts_split(mut b: &[u8]) -> Vec<&[u8]> {
+    let mut frames = Vec::new();
+    while let Some((_, _, length)) = adts(b) {
+        frames.push(&b[..length]);
+        b = &b[length..];
+    }
+    frames
+}
+
+/// How many whole ADTS frames `b` starts with.
+pub fn adts_frames(b: &[u8]) -> usize {
+    adts_split(b).len()
+}
+
 /// An ADTS AAC track being written.
 #[derive(Debug, Default)]
 pub struct AacTrack {

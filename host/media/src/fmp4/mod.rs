@@ -10,6 +10,6 @@ mod text;
 mod track;
 mod video;
 
-pub use audio::{AacTrack, AdtsConfig, adts_header};
+pub use audio::{AacTrack, AdtsConfig, adts_frames, adts_header, adts_split};
 pub use text::WebVttTrack;
 pub use video::{AvcTrack, Fmp4Error, TIMESCALE};

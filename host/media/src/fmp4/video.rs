@@ -106,6 +106,16 @@ impl AvcTrack {
         Ok(())
     }
 
+    /// The access units waiting for their fragment, if any: how many
+    /// 90 kHz ticks they span up to `next_dts` (the DTS of the access unit
+    /// that follows them, 33 bits), and whether the first is a sync
+    /// sample.
+    pub fn pending(&self, next_dts: u64) -> Option<(u64, bool)> {
+        let first = self.samples.first()?;
+        let mut dts = self.dts;
+        Some((dts.extend(next_dts).saturating_sub(first.dts), first.sync))
+    }
+
     /// The picture size, once an SPS was seen.
     pub fn size(&self) -> Option<(u32, u32)> {
         self.sps.as_ref().map(|(_, i)| (i.width, i.height))

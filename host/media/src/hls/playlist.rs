@@ -2,10 +2,25 @@
 //! their `EXT-X-PROGRAM-DATE-TIME`, the media (and discontinuity) sequence
 //! moving on as old segments leave, tags placed before a segment (the
 //! SCTE-35 plugin's cue tags), and `EXT-X-ENDLIST` when the stream ends.
+//! With parts announced, the low-latency extensions (RFC 8216bis §4.4.4.9
+//! and §4.4.5.2–3): `EXT-X-PART` for the partial segments of the last
+//! three target durations and of the segment being filled, a
+//! `EXT-X-PRELOAD-HINT` for the part that comes next, and the
+//! `EXT-X-SERVER-CONTROL` and `EXT-X-PART-INF` that tell players the server
+//! holds playlist requests until they can be answered.
 
 use crate::calendar::civil_from_days;
 use std::collections::VecDeque;
 use std::fmt::Write;
+
+/// One partial segment (LL-HLS).
+#[derive(Debug, Clone, PartialEq)]
+struct Part {
+    uri: String,
+    duration: f64,
+    /// It starts with a picture a decoder can start on.
+    independent: bool,
+}
 
 /// One segment in the playlist.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +31,8 @@ struct Entry {
     discontinuity: bool,
     /// Lines written before the segment (cue tags).
     tags: Vec<String>,
+    /// Its parts, in order (LL-HLS).
+    parts: Vec<Part>,
 }
 
 /// A live media playlist; see the module docs.
@@ -34,6 +51,12 @@ pub struct MediaPlaylist {
     tags: Vec<String>,
     /// The initialisation segment's URI (fMP4 segments).
     map: Option<String>,
+    /// LL-HLS: the part target in seconds, once parts are announced.
+    part_target: Option<f64>,
+    /// The parts of the segment being filled.
+    open: Vec<Part>,
+    /// The URI of the part to come (`EXT-X-PRELOAD-HINT`).
+    hint: Option<String>,
 }
 
 impl MediaPlaylist {
@@ -49,7 +72,31 @@ impl MediaPlaylist {
             ended: false,
             tags: Vec::new(),
             map: None,
+            part_target: None,
+            open: Vec::new(),
+            hint: None,
         }
+    }
+
+    /// Announces partial segments of at most `target_s` seconds (LL-HLS):
+    /// see [`MediaPlaylist::push_part`].
+    pub fn parts(&mut self, target_s: f64) {
+        self.part_target = Some(target_s);
+    }
+
+    /// Adds a part of the segment being filled: its URI, its duration in
+    /// seconds, whether a decoder can start on it, and the URI of the part
+    /// that will follow it (the preload hint).
+    pub fn push_part(&mut self, uri: impl Into<String>, duration: f64, independent: bool, next: impl Into<String>) {
+        self.open.push(Part { uri: uri.into(), duration, independent });
+        self.hint = Some(next.into());
+    }
+
+    /// The media sequence number of the segment being filled, and how
+    /// many of its parts are listed: what a blocking reload
+    /// (`_HLS_msn`, `_HLS_part`) waits for.
+    pub fn progress(&self) -> (u64, usize) {
+        (self.first + self.entries.len() as u64, self.open.len())
     }
 
     /// Segments are fMP4, with their initialisation segment at `uri`
@@ -67,7 +114,8 @@ impl MediaPlaylist {
     pub fn push(&mut self, uri: impl Into<String>, duration: f64, utc_ms: i64, discontinuity: bool) -> Vec<String> {
         self.target_s = self.target_s.max(duration.round() as u64);
         let tags = std::mem::take(&mut self.tags);
-        self.entries.push_back(Entry { uri: uri.into(), duration, utc_ms, discontinuity, tags });
+        let parts = std::mem::take(&mut self.open);
+        self.entries.push_back(Entry { uri: uri.into(), duration, utc_ms, discontinuity, tags, parts });
         let mut gone = Vec::new();
         while self.entries.len() > self.window {
             if let Some(old) = self.entries.pop_front() {
@@ -102,8 +150,18 @@ impl MediaPlaylist {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "#EXTM3U");
-        let _ = writeln!(out, "#EXT-X-VERSION:{}", if self.map.is_some() { 7 } else { 3 });
+        let version = match (&self.part_target, &self.map) {
+            (Some(_), _) => 9,
+            (None, Some(_)) => 7,
+            (None, None) => 3,
+        };
+        let _ = writeln!(out, "#EXT-X-VERSION:{version}");
         let _ = writeln!(out, "#EXT-X-TARGETDURATION:{}", self.target_s.max(1));
+        if let Some(part) = self.part_target {
+            // Players stay three parts back from the live edge.
+            let _ = writeln!(out, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK={:.3}", 3.0 * part);
+            let _ = writeln!(out, "#EXT-X-PART-INF:PART-TARGET={part:.3}");
+        }
         let _ = writeln!(out, "#EXT-X-MEDIA-SEQUENCE:{}", self.first);
         if self.discontinuities > 0 {
             let _ = writeln!(out, "#EXT-X-DISCONTINUITY-SEQUENCE:{}", self.discontinuities);
@@ -111,7 +169,20 @@ impl MediaPlaylist {
         if let Some(map) = &self.map {
             let _ = writeln!(out, "#EXT-X-MAP:URI=\"{map}\"");
         }
-        for entry in &self.entries {
+        // Parts are listed for the segments ending within three target
+        // durations of the live edge.
+        let mut from_end = 0.0;
+        let recent: Vec<bool> = self
+            .entries
+            .iter()
+            .rev()
+            .map(|e| {
+                let recent = from_end < 3.0 * self.target_s as f64;
+                from_end += e.duration;
+                recent
+            })
+            .collect();
+        for (entry, recent) in self.entries.iter().zip(recent.into_iter().rev()) {
             if entry.discontinuity {
                 let _ = writeln!(out, "#EXT-X-DISCONTINUITY");
             }
@@ -119,13 +190,29 @@ impl MediaPlaylist {
                 let _ = writeln!(out, "{tag}");
             }
             let _ = writeln!(out, "#EXT-X-PROGRAM-DATE-TIME:{}", iso8601(entry.utc_ms));
+            if recent && self.part_target.is_some() {
+                write_parts(&mut out, &entry.parts);
+            }
             let _ = writeln!(out, "#EXTINF:{:.3},", entry.duration);
             let _ = writeln!(out, "{}", entry.uri);
         }
         if self.ended {
             let _ = writeln!(out, "#EXT-X-ENDLIST");
+        } else if self.part_target.is_some() {
+            write_parts(&mut out, &self.open);
+            if let Some(hint) = &self.hint {
+                let _ = writeln!(out, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{hint}\"");
+            }
         }
         out
+    }
+}
+
+/// `#EXT-X-PART` lines for `parts`.
+fn write_parts(out: &mut String, parts: &[Part]) {
+    for p in parts {
+        let independent = if p.independent { ",INDEPENDENT=YES" } else { "" };
+        let _ = writeln!(out, "#EXT-X-PART:DURATION={:.3},URI=\"{}\"{independent}", p.duration, p.uri);
     }
 }
 
@@ -188,6 +275,35 @@ mod tests {
         assert_eq!(text.matches("CUE-OUT").count(), 1, "once, before b.ts only: {text}");
         p.push("d.ts", 2.0, 6000, false);
         assert!(!p.render().contains("CUE-OUT"), "gone with b.ts");
+    }
+
+    #[test]
+    fn parts_are_listed_near_the_live_edge_with_a_preload_hint() {
+        let mut p = MediaPlaylist::new(10, 2);
+        p.parts(0.5);
+        p.map("init.mp4");
+        let mut n = 0;
+        for segment in 0..5 {
+            for part in 0..4 {
+                p.push_part(format!("p{n}.m4s"), 0.5, part == 0, format!("p{}.m4s", n + 1));
+                n += 1;
+            }
+            p.push(format!("s{segment}.m4s"), 2.0, 0, false);
+        }
+        p.push_part("p20.m4s", 0.5, true, "p21.m4s");
+        assert_eq!(p.progress(), (5, 1), "segment 5 has one part so far");
+        let text = p.render();
+        assert!(text.starts_with("#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:2\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.500\n#EXT-X-PART-INF:PART-TARGET=0.500\n"), "{text}");
+        // The last three segments (6 s) keep their parts, the older ones not.
+        assert!(
+            !text.contains("\"p7.m4s\"")
+                && text.contains("#EXT-X-PART:DURATION=0.500,URI=\"p8.m4s\",INDEPENDENT=YES\n"),
+            "{text}"
+        );
+        assert!(text.contains("URI=\"p9.m4s\"\n"), "not independent: {text}");
+        assert!(text.ends_with("s4.m4s\n#EXT-X-PART:DURATION=0.500,URI=\"p20.m4s\",INDEPENDENT=YES\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"p21.m4s\"\n"), "{text}");
+        p.end();
+        assert!(!p.render().contains("PRELOAD-HINT"), "an ended stream hints at nothing");
     }
 
     #[test]
