@@ -335,7 +335,7 @@ impl Ladder {
                     dts: pts % WRAP,
                     payload: adts,
                     random_access: true,
-                    pcr: pcr.then(|| (pts % WRAP * 300).saturating_sub(PCR_LEAD)),
+                    pcr: pcr.then(|| pcr_before(*pts)),
                 };
                 packetizer.packets(&out, &mut e.out);
             }
@@ -467,6 +467,15 @@ impl Ladder {
             let picture = if same {
                 &*decoded
             } else {
+                // A new scaler when the source's size or format changes (a
+                // switch to a backup input).
+                let input = (decoded.format(), decoded.width(), decoded.height());
+                if e.scaler.as_ref().is_some_and(|s| {
+                    let i = s.input();
+                    (i.format, i.width, i.height) != input
+                }) {
+                    e.scaler = None;
+                }
                 let scaler = match &mut e.scaler {
                     Some(s) => s,
                     None => e.scaler.insert(
@@ -493,6 +502,12 @@ impl Ladder {
         }
         Ok(())
     }
+}
+
+/// The PCR (27 MHz) announcing a unit decoded at `ts` (90 kHz): `PCR_LEAD`
+/// before it, across the 33-bit wrap.
+fn pcr_before(ts: u64) -> u64 {
+    (ts % WRAP + WRAP - PCR_LEAD / 300) % WRAP * 300
 }
 
 /// The picture's A/53 captions (the decoder's side data, which libx264
@@ -525,7 +540,7 @@ fn drain(e: &mut Encoding, pcr: bool) {
             dts: dts % WRAP,
             payload: data,
             random_access: packet.is_key(),
-            pcr: pcr.then(|| (dts % WRAP * 300).saturating_sub(PCR_LEAD)),
+            pcr: pcr.then(|| pcr_before(dts)),
         };
         e.packetizer.packets(&out, &mut e.out);
     }

@@ -262,6 +262,19 @@ async fn mpd(State(state): State<Shared>, Path(channel): Path<String>) -> Result
     Ok(body(mpd.render(), MPD_TYPE, PLAYLIST_CACHE))
 }
 
+/// Whether `name` is an LL-HLS part (`EPOCH-vpN.m4s`, `EPOCH-apN.m4s`)
+/// not made yet: the next one or the one after.
+fn upcoming_part(stream: &HlsStream, name: &str) -> bool {
+    let number = |letter: &str| name.rsplit_once(letter)?.1.strip_suffix(".m4s")?.parse::<u64>().ok();
+    let (n, audio) = match (number("-vp"), number("-ap")) {
+        (Some(n), _) => (n, false),
+        (None, Some(n)) => (n, true),
+        (None, None) => return false,
+    };
+    let next = stream.next_part(audio);
+    (next..=next + 1).contains(&n)
+}
+
 /// `r` on time zero `zero` (90 kHz).
 fn on_zero(r: &Representation, zero: u64) -> Representation {
     let mut r = r.clone();
@@ -274,9 +287,9 @@ async fn segment(
     Path((channel, output, name)): Path<(String, String, String)>,
 ) -> Result<Response, Problem> {
     let stream = output_stream(&state, &channel, &output)?;
-    // A part named before it exists (a preload hint) is held until it does.
-    let part = name.contains("-vp") || name.contains("-ap");
-    if part && stream.segment(&name).is_none() {
+    // The next part, named before it exists (a preload hint), is held
+    // until it does; an old one is simply gone.
+    if stream.segment(&name).is_none() && upcoming_part(&stream, &name) {
         hold(&stream, |s| s.segment(&name).is_some()).await;
     }
     let bytes = stream

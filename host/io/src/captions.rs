@@ -1,8 +1,8 @@
 //! An HLS output's captions: the CEA-608/708 cc_data of the video's SEI,
 //! in presentation order, decoded into cues for the output's WebVTT
 //! rendition. In Stagebox a `caption-converter` plugin decodes them (the
-//! daemon wraps an instance in this trait); the output calls it on its
-//! own task, never on the channel's.
+//! daemon wraps an instance in this trait); the output calls it on a
+//! thread of its own, never on the channel's task or the async runtime.
 
 use stagebox_media::captions::Cue;
 

@@ -25,6 +25,9 @@ use std::collections::VecDeque;
 /// ADTS AAC's stream_type.
 const STREAM_TYPE_AAC: u8 = 0x0f;
 
+/// Video segments whose audio is still awaited, at most.
+const MAX_CUTS: usize = 64;
+
 /// Which track a segment belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Media {
@@ -78,6 +81,8 @@ pub struct CmafPart {
 struct Parts {
     /// The open segment's parts so far, end to end.
     done: Vec<u8>,
+    /// Where they start and end, in the track's timescale.
+    span: Option<(u64, u64)>,
     /// The next part's number.
     next: u64,
 }
@@ -376,6 +381,15 @@ impl Cutter {
     /// audio.
     fn video_cut(&mut self, segment: Segment, next_dts: Option<u64>, done: &mut Vec<CmafSegment>) {
         let duration = (segment.duration * f64::from(TIMESCALE)).round() as u64;
+        // Cuts wait for audio: none without an AAC stream, and never more
+        // than a minute's worth (audio that stopped).
+        if self.audio_pid.is_none() {
+            self.cuts.clear();
+        } else if self.cuts.len() >= MAX_CUTS
+            && let Some(cut) = self.cuts.pop_front()
+        {
+            self.audio_cut(cut, done);
+        }
         self.cuts.push_back(Cut {
             boundary: (segment.pts + duration) % WRAP,
             sequence: segment.sequence,
@@ -404,8 +418,15 @@ impl Cutter {
 
     /// The audio gathered for `cut`'s video segment, as its segment.
     fn audio_cut(&mut self, cut: Cut, done: &mut Vec<CmafSegment>) {
-        let Some((first, end)) = self.audio.span() else { return };
+        // With parts, the segment spans its parts (most already out);
+        // otherwise the frames waiting.
+        let span = self.audio.span();
         let Some(bytes) = self.audio_fragment() else { return };
+        let span = match self.part_target {
+            Some(_) => self.parts[1].span.take(),
+            None => span,
+        };
+        let Some((first, end)) = span else { return };
         done.push(CmafSegment {
             media: Media::Audio,
             sequence: cut.sequence,
@@ -477,6 +498,8 @@ impl Cutter {
     fn audio_fragment_part(&mut self) -> Option<Vec<u8>> {
         let (first, end) = self.audio.span()?;
         let bytes = self.audio.fragment()?;
+        let span = &mut self.parts[1].span;
+        *span = Some((span.map_or(first, |(start, _)| start), end));
         Some(self.part(Media::Audio, end - first, true, bytes))
     }
 

@@ -230,6 +230,14 @@ fn parts_make_up_their_segments_and_stay_within_the_part_target() {
         }
         assert!(ours.len() >= 4 * 4, "{media:?}: {} parts in 4 s", ours.len());
     }
+    // The segments span their parts: back to back, about a second each.
+    for media in [Media::Video, Media::Audio] {
+        let track: Vec<_> = segments.iter().filter(|s| s.media == media).collect();
+        assert!(track.windows(2).all(|w| w[0].time + w[0].duration == w[1].time), "{media:?} back to back");
+        let scale = if media == Media::Video { 90_000.0 } else { rate as f64 };
+        let seconds: Vec<f64> = track.iter().map(|s| s.duration as f64 / scale).collect();
+        assert!(seconds[..seconds.len() - 1].iter().all(|d| (0.8..1.3).contains(d)), "{media:?}: {seconds:?}");
+    }
     // Each video segment's first part starts with its keyframe, and a 1 s
     // segment at 25 fps is cut into equal parts of whole pictures under
     // the 0.25 s target: five of five pictures (0.2 s), not four of six

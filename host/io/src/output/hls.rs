@@ -188,6 +188,8 @@ struct Published {
     /// The segment duration aimed at, seconds: bounds how long a blocking
     /// request waits.
     target_s: u64,
+    /// LL-HLS: each track's next part number (video, audio).
+    next_parts: [u64; 2],
 }
 
 /// A CMAF output's part of its channel's DASH manifest.
@@ -259,6 +261,12 @@ impl HlsStream {
     pub fn progress(&self, audio: bool) -> (u64, usize) {
         let p = self.read();
         if audio { p.audio.progress } else { p.main.progress }
+    }
+
+    /// LL-HLS: the number the next part of the video (or with `audio` the
+    /// audio) will have.
+    pub fn next_part(&self, audio: bool) -> u64 {
+        self.read().next_parts[usize::from(audio)]
     }
 
     /// The segment duration aimed at, in seconds.
@@ -508,9 +516,9 @@ struct Packager {
     /// A CMAF output's captions, when it has a decoder.
     subtitles: Option<Subtitles>,
     /// LL-HLS: each track's parts still served (video, audio), oldest
-    /// first, and how many are kept.
+    /// first, and the part target in ms.
     parts: [VecDeque<String>; 2],
-    keep_parts: usize,
+    part_ms: u64,
 }
 
 impl Packager {
@@ -562,9 +570,7 @@ impl Packager {
             in_break: None,
             subtitles,
             parts: [VecDeque::new(), VecDeque::new()],
-            // The parts a playlist lists (three target durations back), and
-            // as many again for players still fetching them.
-            keep_parts: url.part_ms.map_or(0, |ms| (6_000 * target / ms.max(1)) as usize + 8),
+            part_ms: url.part_ms.unwrap_or(0).max(1),
         }
     }
 
@@ -618,6 +624,14 @@ impl Packager {
             }
         }
         self.stream.updates.send_modify(|n| *n += 1);
+    }
+
+    /// One item from the channel.
+    fn take(&mut self, item: Item, counters: &OutputCounters) {
+        match item {
+            Item::Packets(datagram) => self.push(&datagram, now_ms(), counters),
+            Item::Cue(cue) => self.cue(cue, counters),
+        }
     }
 
     /// A cue arrived: its segment is asked for, and its tags wait for it.
@@ -714,8 +728,12 @@ impl Packager {
             let playlist = if media == Media::Audio { &mut self.audio } else { &mut self.playlist };
             playlist.push_part(uri.clone(), part.duration as f64 / f64::from(timescale), part.independent, next);
             let (text, progress): (Arc<str>, _) = (playlist.render().into(), playlist.progress());
+            // The parts a playlist lists (three target durations back, the
+            // target as it is now), and as many again for players still
+            // fetching them.
+            let keep = (6_000 * playlist.target_duration() / self.part_ms) as usize + 8;
             self.parts[track].push_back(uri.clone());
-            let gone = self.parts[track].len().saturating_sub(self.keep_parts);
+            let gone = self.parts[track].len().saturating_sub(keep);
             let gone: Vec<String> = self.parts[track].drain(..gone).collect();
             {
                 let mut p = self.stream.published.write().unwrap_or_else(PoisonError::into_inner);
@@ -723,6 +741,7 @@ impl Packager {
                 for old in &gone {
                     p.segments.remove(old);
                 }
+                p.next_parts[track] = part.number + 1;
                 let rendition = if media == Media::Audio { &mut p.audio } else { &mut p.main };
                 rendition.playlist = Some(text);
                 rendition.progress = progress;
@@ -931,9 +950,21 @@ pub fn stream() -> Arc<HlsStream> {
 }
 
 /// The output's task: segments what the channel queues until the output
-/// is removed, then ends the playlists. `captions` decodes a CMAF output's
-/// captions into its WebVTT rendition (a TS output ignores it).
-pub async fn run(
+/// is removed, then ends the playlists.
+pub async fn run(url: HlsUrl, mut rx: mpsc::Receiver<Item>, counters: Arc<OutputCounters>, stream: Arc<HlsStream>) {
+    let mut packager = Packager::new(&url, stream, None);
+    counters.set_state(OutputState::Running);
+    while let Some(item) = rx.recv().await {
+        packager.take(item, &counters);
+    }
+    packager.finish(&counters);
+}
+
+/// As [`run`], with `captions` decoding a CMAF output's captions into its
+/// WebVTT rendition, on a thread of its own (`rx` read blocking): a
+/// plugin call a picture, each up to its deadline, must not hold up the
+/// async runtime.
+pub fn run_blocking(
     url: HlsUrl,
     mut rx: mpsc::Receiver<Item>,
     counters: Arc<OutputCounters>,
@@ -942,11 +973,8 @@ pub async fn run(
 ) {
     let mut packager = Packager::new(&url, stream, captions);
     counters.set_state(OutputState::Running);
-    while let Some(item) = rx.recv().await {
-        match item {
-            Item::Packets(datagram) => packager.push(&datagram, now_ms(), &counters),
-            Item::Cue(cue) => packager.cue(cue, &counters),
-        }
+    while let Some(item) = rx.blocking_recv() {
+        packager.take(item, &counters);
     }
     packager.finish(&counters);
 }
@@ -993,6 +1021,10 @@ pub fn run_ladder(
                     Err(e) => {
                         fail(e);
                         transcoder = None;
+                        // The renditions end here; the pass-through goes on.
+                        for p in ladder.drain(..) {
+                            p.finish(&counters);
+                        }
                     }
                 }
             }

@@ -117,7 +117,13 @@ impl Output {
                     None => {
                         let stream = hls::stream();
                         hls.push((config.id.clone(), stream.clone()));
-                        tokio::spawn(hls::run(url, rx, counts, stream, plugins.captions))
+                        match plugins.captions {
+                            // A caption plugin runs on a thread of its own.
+                            Some(captions) => tokio::task::spawn_blocking(move || {
+                                hls::run_blocking(url, rx, counts, stream, Some(captions));
+                            }),
+                            None => tokio::spawn(hls::run(url, rx, counts, stream)),
+                        }
                     }
                     Some(ladder) => {
                         let passthrough = url.passthrough.then(hls::stream);

@@ -92,6 +92,11 @@ impl MediaPlaylist {
         self.hint = Some(next.into());
     }
 
+    /// `EXT-X-TARGETDURATION` now, in seconds.
+    pub fn target_duration(&self) -> u64 {
+        self.target_s
+    }
+
     /// The media sequence number of the segment being filled, and how
     /// many of its parts are listed: what a blocking reload
     /// (`_HLS_msn`, `_HLS_part`) waits for.
