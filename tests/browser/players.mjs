@@ -70,7 +70,10 @@ try {
       window.player = player;
     } else {
       const hls = new Hls({ lowLatencyMode: lowLatency, subtitleDisplay: true });
-      hls.on(Hls.Events.ERROR, (_, d) => window.seen.errors.push(`${d.type} ${d.details} fatal=${d.fatal}`));
+      hls.on(Hls.Events.ERROR, (_, d) => window.seen.errors.push(`${d.type} ${d.details} fatal=${d.fatal}`
+        + (d.reason ? ` (${d.reason}; frag ${d.frag?.sn}/${d.frag?.type} part ${d.part?.index} start ${d.frag?.start})` : '')
+        + ` buffered ${[...Array(v.buffered.length).keys()].map((i) => `${v.buffered.start(i).toFixed(3)}-${v.buffered.end(i).toFixed(3)}`).join(',')}`
+        + ` at ${v.currentTime.toFixed(3)}`));
       hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_, d) => { if (d.subtitleTracks.length) hls.subtitleTrack = 0; });
       if (switching) {
         // Rendition switches, as a player's ABR makes them, at segment

@@ -26,14 +26,12 @@ use ff::software::scaling::{Context as Scaler, Flags};
 use ff::{Dictionary, Rational, codec, frame, picture};
 use ffmpeg_next as ff;
 use stagebox_media::ts::{
-    PACKET_SIZE, Packet, PesAssembler, PesOut, PesPacketizer, ProgramWatch, STREAM_TYPE_H264, Timeline, WRAP,
+    PACKET_SIZE, Packet, PesAssembler, PesOut, PesPacketizer, ProgramWatch, STREAM_TYPE_AAC, STREAM_TYPE_H264,
+    Timeline, WRAP,
 };
 
-/// ADTS AAC's stream_type.
-const STREAM_TYPE_AAC: u8 = 0x0f;
-
 /// The 90 kHz clock of MPEG-TS timestamps.
-const CLOCK: i32 = 90_000;
+pub(crate) const CLOCK: i32 = 90_000;
 /// How far the PCR runs ahead of the DTS it announces (27 MHz): 100 ms,
 /// as 13818-1's T-STD model allows.
 const PCR_LEAD: u64 = 9_000 * 300;
@@ -42,6 +40,39 @@ const PCR_LEAD: u64 = 9_000 * 300;
 /// decoders and x264 (the library's default is one).
 fn threads() -> codec::threading::Config {
     codec::threading::Config { kind: codec::threading::Type::Frame, count: 0, ..Default::default() }
+}
+
+/// An x264 encoder of `width` × `height` pictures at `rate`, stamped on
+/// the 90 kHz clock, at `bitrate` bits per second (also the VBV's maximum,
+/// over two seconds' buffer), with keyframes where the caller forces them:
+/// x264's own stay out of the way (every `2 × gop` pictures) and never
+/// cut at scene changes.
+pub(crate) fn x264(
+    width: u32,
+    height: u32,
+    rate: Rational,
+    bitrate: u64,
+    gop: u32,
+    preset: &str,
+) -> Result<ff::encoder::Video, CodecError> {
+    let codec = ff::encoder::find_by_name("libx264").ok_or(CodecError::Missing("libx264"))?;
+    let mut context = codec::context::Context::new_with_codec(codec);
+    context.set_threading(threads());
+    let mut video = context.encoder().video().map_err(|e| CodecError::Ffmpeg("making an x264 encoder", e))?;
+    video.set_width(width);
+    video.set_height(height);
+    video.set_format(Pixel::YUV420P);
+    video.set_time_base(Rational::new(1, CLOCK));
+    video.set_frame_rate(Some(rate));
+    video.set_gop(gop * 2);
+    video.set_bit_rate(bitrate as usize);
+    video.set_max_bit_rate(bitrate as usize);
+    let mut options = Dictionary::new();
+    options.set("preset", preset);
+    options.set("forced-idr", "1");
+    options.set("bufsize", &(bitrate * 2).to_string());
+    options.set("x264-params", "scenecut=0:open-gop=0:repeat-headers=1");
+    video.open_with(options).map_err(|e| CodecError::Ffmpeg("opening an x264 encoder (is the size valid?)", e))
 }
 
 /// One rendition of the ladder.
@@ -392,28 +423,7 @@ impl Ladder {
         };
         let gop = (self.config.segment_s * f64::from(rate)).ceil().max(1.0) as u32;
         for rendition in &self.config.renditions {
-            let codec = ff::encoder::find_by_name("libx264").ok_or(CodecError::Missing("libx264"))?;
-            let mut context = codec::context::Context::new_with_codec(codec);
-            context.set_threading(threads());
-            let mut video = context.encoder().video().map_err(|e| CodecError::Ffmpeg("making an x264 encoder", e))?;
-            video.set_width(rendition.width);
-            video.set_height(rendition.height);
-            video.set_format(Pixel::YUV420P);
-            video.set_time_base(Rational::new(1, CLOCK));
-            video.set_frame_rate(Some(rate));
-            // Forced keyframes make the GOPs; x264's own stay out of the
-            // way (twice the segment) and never cut at scene changes.
-            video.set_gop(gop * 2);
-            video.set_bit_rate(rendition.bitrate as usize);
-            video.set_max_bit_rate(rendition.bitrate as usize);
-            let mut options = Dictionary::new();
-            options.set("preset", &self.config.preset);
-            options.set("forced-idr", "1");
-            options.set("bufsize", &(rendition.bitrate * 2).to_string());
-            options.set("x264-params", "scenecut=0:open-gop=0:repeat-headers=1");
-            let encoder = video
-                .open_with(options)
-                .map_err(|e| CodecError::Ffmpeg("opening an x264 encoder (is the size valid?)", e))?;
+            let encoder = x264(rendition.width, rendition.height, rate, rendition.bitrate, gop, &self.config.preset)?;
             let pid = self.source.as_ref().map_or(0x100, |s| s.pid);
             let audio_pid = self.source.as_ref().and_then(|s| s.audio).map(|(pid, _)| pid);
             self.encodings.push(Encoding {
@@ -506,7 +516,7 @@ impl Ladder {
 
 /// The PCR (27 MHz) announcing a unit decoded at `ts` (90 kHz): `PCR_LEAD`
 /// before it, across the 33-bit wrap.
-fn pcr_before(ts: u64) -> u64 {
+pub(crate) fn pcr_before(ts: u64) -> u64 {
     (ts % WRAP + WRAP - PCR_LEAD / 300) % WRAP * 300
 }
 

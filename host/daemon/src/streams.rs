@@ -30,7 +30,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use stagebox_io::output::HlsStream;
 use stagebox_io::output::hls::DashPart;
-use stagebox_media::dash::{Mpd, Representation};
+use stagebox_media::dash::Mpd;
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -240,7 +240,16 @@ async fn subtitles(State(state): State<Shared>, Path(names): Path<(String, Strin
 /// SCTE-35 events. Time zero is the first output's first segment.
 async fn mpd(State(state): State<Shared>, Path(channel): Path<String>) -> Result<Response, Problem> {
     let streams = state.distributor.hls_all(&channel).ok_or_else(|| missing(format!("no channel {channel:?} runs")))?;
-    let parts: Vec<DashPart> = streams.iter().filter_map(|(output, s)| s.dash(output)).collect();
+    // Every output on the first one's time zero.
+    let mut zero = None;
+    let parts: Vec<DashPart> = streams
+        .iter()
+        .filter_map(|(output, s)| {
+            let part = s.dash(output, zero)?;
+            zero.get_or_insert(part.zero.0);
+            Some(part)
+        })
+        .collect();
     let Some(first) = parts.first() else {
         return Err(missing(format!("channel {channel:?} has no CMAF output with a segment yet")));
     };
@@ -251,10 +260,9 @@ async fn mpd(State(state): State<Shared>, Path(channel): Path<String>) -> Result
         time_shift_s: first.dvr_s,
         segment_s: first.segment_s,
         max_segment_s: parts.iter().map(|p| p.max_segment_s).fold(first.segment_s, f64::max),
-        // Every output on the first one's time zero.
-        video: parts.iter().map(|p| on_zero(&p.video, zero)).collect(),
-        audio: first.audio.iter().map(|a| on_zero(a, zero)).collect(),
-        text: first.text.iter().map(|t| on_zero(t, zero)).collect(),
+        video: parts.iter().map(|p| p.video.clone()).collect(),
+        audio: first.audio.clone().into_iter().collect(),
+        text: first.text.clone().into_iter().collect(),
         events_zero: zero,
         events: first.events.clone(),
         ended: parts.iter().all(|p| p.ended),
@@ -273,13 +281,6 @@ fn upcoming_part(stream: &HlsStream, name: &str) -> bool {
     };
     let next = stream.next_part(audio);
     (next..=next + 1).contains(&n)
-}
-
-/// `r` on time zero `zero` (90 kHz).
-fn on_zero(r: &Representation, zero: u64) -> Representation {
-    let mut r = r.clone();
-    r.presentation_time_offset = zero * u64::from(r.timescale) / 90_000;
-    r
 }
 
 async fn segment(

@@ -903,3 +903,106 @@ fn low_latency_hls_parts_and_blocking_reloads() {
     );
     println!("{result}");
 }
+
+/// A 1 kHz stereo tone written into audio flow `studio/tone` of the
+/// appliance's domain, in step with the TAI clock, as another process's
+/// MXL writer would, until `stop` (at most two minutes).
+fn tone_flow(a: &Appliance, stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<()> {
+    use stagebox_flow::{
+        AudioFormat, FlowDescriptor, FlowFormat, Rational, SampleFormat, now_tai_ns, timestamp_to_index,
+    };
+    let rate = Rational::new(48_000, 1).unwrap();
+    let format = FlowFormat::Audio(AudioFormat { sample_rate: rate, channels: 2, sample: SampleFormat::F32 });
+    let descriptor = FlowDescriptor::new(uuid::Uuid::new_v4(), "studio/tone", format).unwrap();
+    let mut writer = a.domain().create_continuous(&descriptor).unwrap();
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let mut last = timestamp_to_index(now_tai_ns(), rate);
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) && started.elapsed() < Duration::from_secs(120) {
+            std::thread::sleep(Duration::from_millis(10));
+            let now = timestamp_to_index(now_tai_ns(), rate).min(last + writer.max_window());
+            if now <= last {
+                continue;
+            }
+            let tone: Vec<f32> =
+                (last + 1..=now).map(|n| (0.25 * (std::f64::consts::TAU * n as f64 / 48.0).sin()) as f32).collect();
+            let mut window = writer.grant(now, now - last).unwrap();
+            window.write_f32(0, &tone).unwrap();
+            window.write_f32(1, &tone).unwrap();
+            window.commit();
+            last = now;
+        }
+    })
+}
+
+#[test]
+fn pipeline_flows_are_encoded_and_packaged_on_tai() {
+    let a = Appliance::new(&[]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let tone = tone_flow(&a, stop.clone());
+    let input = free_port();
+    let channel = json!({
+        "name": "news",
+        "inputs": [format!("rtp://127.0.0.1:{input}")],
+        "outputs": [{ "id": "cmaf", "url": "hls://?segment=2&dvr=30&container=cmaf&clock=tai" }],
+    });
+    a.ok("POST", "/api/v1/channels", Some(channel));
+    a.ok("POST", "/api/v1/channels/news/start", None);
+    // Bars, encoded with the tone, sent to the channel over RTP.
+    let encoder = |audio: &str| {
+        json!({
+            "name": "studio",
+            "nodes": [
+                { "id": "bars", "type": "test_pattern", "width": 640, "height": 360, "rate": "25/1" },
+                { "id": "enc", "type": "encoder", "video_kbps": 800, "keyframe_ms": 2000, "audio": audio,
+                  "url": format!("rtp://127.0.0.1:{input}") },
+            ],
+            "connections": [{ "from": "bars", "to": "enc" }],
+        })
+    };
+    let (status, body) = a.call("POST", "/api/v1/pipelines", Some(encoder("studio/nope")));
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("nodes[1].audio"), "{body}");
+    a.ok("POST", "/api/v1/pipelines", Some(encoder("studio/tone")));
+    a.ok("POST", "/api/v1/pipelines/studio/start", None);
+
+    let base = format!("{}/streams/news", a.daemon.url);
+    let text = eventually(Duration::from_secs(30), "three video segments", || {
+        let r = a.c.get(format!("{base}/cmaf/index.m3u8")).send().unwrap();
+        let text = r.text().unwrap();
+        (text.matches("#EXTINF").count() >= 3).then_some(text)
+    });
+    // Program date-times come from the PTS, the grains' TAI made UTC: on
+    // the 25 fps grain grid (whole 40 ms); and after the encoder's first
+    // keyframe (its first picture), segments start on its keyframes, every
+    // whole 2 s of TAI.
+    let dates: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("#EXT-X-PROGRAM-DATE-TIME:")).collect();
+    let ms = |d: &str| -> u64 {
+        let t = &d[11..23];
+        let hms = t[..2].parse::<u64>().unwrap() * 3600 + t[3..5].parse::<u64>().unwrap() * 60;
+        (hms + t[6..8].parse::<u64>().unwrap()) * 1000 + t[9..12].parse::<u64>().unwrap()
+    };
+    assert!(dates.len() >= 3 && dates.iter().all(|d| ms(d) % 40 == 0), "{text}");
+    assert!(dates[1..].iter().all(|d| d.ends_with(".000Z")), "{text}");
+    for pair in dates[1..].windows(2) {
+        assert_eq!((ms(pair[1]) + 86_400_000 - ms(pair[0])) % 86_400_000, 2000, "{text}");
+    }
+    assert_eq!(probe_codecs(&format!("{base}/master.m3u8")), ["aac", "h264"], "ffprobe reads the HLS");
+    // DASH: availabilityStartTime is the first segment's TAI, made UTC
+    // (the first segment is still in the 30 s window), within the last
+    // minute.
+    let mpd = a.c.get(format!("{base}/manifest.mpd")).send().unwrap().text().unwrap();
+    let ast = mpd.split("availabilityStartTime=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert_eq!(ast, dates[0], "{mpd}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    assert!((now % 86_400_000 + 86_400_000 - ms(&ast)) % 86_400_000 < 60_000, "{ast} is not in the last minute");
+    assert_eq!(probe_codecs(&format!("{base}/manifest.mpd")), ["aac", "h264"], "ffprobe reads the MPD");
+    // Both players play it, the tone decoded.
+    for (player, stream) in [("dash", "manifest.mpd"), ("hls", "master.m3u8")] {
+        let expect = Expect { size: "640x360", events: 0, audio: true, captions: 0, switch: false, max_latency: None };
+        let result = play(&a, player, stream, &expect);
+        println!("{player}: {result}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    tone.join().unwrap();
+}

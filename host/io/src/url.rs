@@ -196,6 +196,11 @@ pub struct HlsUrl {
     /// LL-HLS: the part target in milliseconds (`part_ms`, 100 to half
     /// the segment; CMAF only), or `None` for whole segments only.
     pub part_ms: Option<u64>,
+    /// The stream's PTS is TAI on the 90 kHz clock (`clock=tai`, as a
+    /// Stagebox encoder node makes it): program date-times and DASH's
+    /// availabilityStartTime come from the PTS, converted to UTC, rather
+    /// than from when the packets arrived (`clock=arrival`, the default).
+    pub tai_clock: bool,
 }
 
 /// An HLS output's segment container.
@@ -420,6 +425,7 @@ fn hls(url: &url::Url) -> Result<HlsUrl, UrlError> {
         passthrough: false,
         audio_kbps: Some(128),
         part_ms: None,
+        tai_clock: false,
     };
     let mut audio_given = false;
     for (name, value) in url.query_pairs() {
@@ -455,7 +461,22 @@ fn hls(url: &url::Url) -> Result<HlsUrl, UrlError> {
                 };
             }
             "part_ms" => out.part_ms = Some(parameter(&name, &value, "milliseconds")?),
-            _ => return Err(unknown(&name, url, "segment, dvr, container, ladder, passthrough, audio, part_ms")),
+            "clock" => {
+                out.tai_clock = match &*value {
+                    "tai" => true,
+                    "arrival" => false,
+                    _ => {
+                        return Err(UrlError::Parameter {
+                            name: name.to_string(),
+                            value: value.to_string(),
+                            why: "tai or arrival".into(),
+                        });
+                    }
+                }
+            }
+            _ => {
+                return Err(unknown(&name, url, "segment, dvr, container, ladder, passthrough, audio, part_ms, clock"));
+            }
         }
     }
     let bad = |name: &str, value: u64, why: &str| UrlError::Parameter {
@@ -573,8 +594,11 @@ mod tests {
             passthrough: false,
             audio_kbps: Some(128),
             part_ms: None,
+            tai_clock: false,
         };
         assert_eq!(parsed, OutputUrl::Hls(plain.clone()));
+        let tai = OutputUrl::parse("hls://?segment=2&dvr=30&clock=tai").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tai, OutputUrl::Hls(HlsUrl { tai_clock: true, ..plain.clone() }));
         let cmaf = OutputUrl::parse(
             "hls://?segment=2&dvr=30&container=cmaf&ladder=default,b:640x360@800&passthrough=1&audio=96",
         );
@@ -597,6 +621,7 @@ mod tests {
             ("hls://?part_ms=500", "parts need container=cmaf"),
             ("hls://?container=cmaf&segment=2&part_ms=1500", "half a segment"),
             ("hls://?ladder=default&audio=1000", "copy, or kb/s"),
+            ("hls://?clock=gps", "tai or arrival"),
         ] {
             let e = OutputUrl::parse(bad).map(|u| format!("{u:?}")).expect_err(bad).to_string();
             assert!(e.contains(says), "{bad}: {e}");

@@ -19,11 +19,10 @@
 use crate::captions::sei::cc_data_from_h264;
 use crate::fmp4::{AacTrack, AvcTrack, Fmp4Error, TIMESCALE, adts_frames, adts_header, adts_split};
 use crate::hls::{Segment, Segmenter};
-use crate::ts::{Demuxer, Event, PACKET_SIZE, Packet, Pes, STREAM_TYPE_H264, Timeline, WRAP, ticks_forward};
+use crate::ts::{
+    Demuxer, Event, PACKET_SIZE, Packet, Pes, STREAM_TYPE_AAC, STREAM_TYPE_H264, Timeline, WRAP, ticks_forward,
+};
 use std::collections::VecDeque;
-
-/// ADTS AAC's stream_type.
-const STREAM_TYPE_AAC: u8 = 0x0f;
 
 /// Video segments whose audio is still awaited, at most.
 const MAX_CUTS: usize = 64;

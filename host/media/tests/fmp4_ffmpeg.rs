@@ -42,6 +42,12 @@ fn decodes_cleanly(dir: &std::path::Path, file: &str) {
     assert!(out.status.success() && out.stderr.is_empty(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// A fragment's `tfdt` (version 1: 64 bits).
+fn tfdt(fragment: &[u8]) -> u64 {
+    let at = fragment.windows(4).position(|w| w == b"tfdt").unwrap() + 8;
+    u64::from_be_bytes(fragment[at..at + 8].try_into().unwrap())
+}
+
 #[test]
 fn ffprobe_decodes_every_frame_with_its_timestamps() {
     let dir = tempfile::tempdir().unwrap();
@@ -58,7 +64,12 @@ fn ffprobe_decodes_every_frame_with_its_timestamps() {
         // A fragment a GOP: cut before each keyframe but the first.
         if i > 0 && i % 25 == 0 {
             let fragment = track.fragment(Some(dts)).unwrap();
+            // The fragment's decode time is when its keyframe is shown:
+            // the shift by the first PTS − DTS (negative offsets after).
+            let keyframe = &units[i - 25];
+            assert_eq!(tfdt(&fragment), keyframe.pts.unwrap(), "fragment {fragments}");
             if file.is_empty() {
+                assert!(keyframe.pts > keyframe.dts, "the source's keyframes are shown after decoding");
                 file.extend(track.init_segment().unwrap());
             }
             file.extend(fragment);

@@ -8,6 +8,7 @@
 //! of it; every other node keeps its thread, its flow and its place in the
 //! grain sequence.
 
+pub mod encoder;
 pub mod input;
 pub mod node;
 pub mod pattern;
@@ -23,8 +24,8 @@ use node::{NodeContext, NodeState, NodeStatus};
 use serde_json::json;
 use spec::{NodeSpec, OnFailure, PipelineSpec, SpecError};
 use stagebox_flow::{
-    DataFormat, DataKind, DiscreteWriter, Domain, FlowDescriptor, FlowError, FlowFormat, Rational, VideoCoding,
-    VideoFormat,
+    DataFormat, DataKind, DiscreteWriter, Domain, FlowDescriptor, FlowError, FlowFormat, MuxFormat, MuxKind, Rational,
+    VideoCoding, VideoFormat,
 };
 use stagebox_plugins::{NodeLimits, Scte35Policy, VideoNode};
 use std::collections::BTreeMap;
@@ -41,6 +42,7 @@ enum Prepared {
     Video { node: Box<VideoNode>, on_failure: OnFailure },
     Source { sections: Vec<Vec<u8>>, rate: Rational },
     Policy { node: Box<scte35::PolicyNode>, on_failure: OnFailure },
+    Encoder(Box<encoder::EncoderNode>),
 }
 
 /// A pipeline checked whole: the graph, each node's input, output format
@@ -189,6 +191,17 @@ impl Engine {
                     };
                     (format, Prepared::Policy { node: Box::new(node), on_failure: *on_failure })
                 }
+                NodeSpec::Encoder { video_kbps, keyframe_ms, audio, audio_kbps, url, .. } => {
+                    let format = input_format.ok_or_else(|| bad(at.clone(), "no input format"))?;
+                    let node =
+                        self.encoder(&at, &format, *video_kbps, *keyframe_ms, audio.as_deref(), *audio_kbps, url)?;
+                    // A grain holds a picture's packets: at most the VBV
+                    // buffer (two seconds of video), the audio and the
+                    // tables beside it.
+                    let max_grain_bytes = (u64::from(*video_kbps) * 250 + 256 * 1024).min(64 << 20) as u32;
+                    let format = FlowFormat::Mux(MuxFormat { kind: MuxKind::MpegTs, rate: node.rate, max_grain_bytes });
+                    (format, Prepared::Encoder(Box::new(node)))
+                }
             };
             formats[i] = Some(format);
             prepared[i] = Some(made);
@@ -198,6 +211,60 @@ impl Engine {
             .map(|f| f.ok_or_else(|| bad("nodes".into(), "unreachable node")))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Checked { spec, inputs, formats, prepared })
+    }
+
+    /// An encoder node for a video input of `format`: the encoder opened,
+    /// its audio flow found and opened.
+    #[allow(clippy::too_many_arguments)]
+    fn encoder(
+        &self,
+        at: &str,
+        format: &FlowFormat,
+        video_kbps: u32,
+        keyframe_ms: u32,
+        audio: Option<&str>,
+        audio_kbps: u32,
+        url: &Option<String>,
+    ) -> Result<encoder::EncoderNode, SpecError> {
+        let FlowFormat::Video(v) = format else { return Err(bad(at.to_owned(), "the input is not video")) };
+        if v.coding != VideoCoding::V210 || !v.width.is_multiple_of(2) || !v.height.is_multiple_of(2) {
+            return Err(bad(at.to_owned(), "the encoder takes v210 video of an even size"));
+        }
+        let audio = match audio {
+            None => None,
+            Some(name) => {
+                let field = || format!("{at}.audio");
+                let entry = self.domain.find(name).map_err(|e| bad(field(), format!("no flow {name:?}: {e}")))?;
+                let reader =
+                    self.domain.open_continuous(entry.descriptor.id()).map_err(|e| bad(field(), e.to_string()))?;
+                let FlowFormat::Audio(a) = reader.descriptor().format().clone() else {
+                    return Err(bad(field(), format!("{name:?} is not an audio flow")));
+                };
+                if a.sample != stagebox_flow::SampleFormat::F32
+                    || a.sample_rate.denominator() != 1
+                    || !(1..=2).contains(&a.channels)
+                {
+                    return Err(bad(field(), "32-bit float audio, 1 or 2 channels, at a whole rate"));
+                }
+                Some((reader, a.sample_rate))
+            }
+        };
+        let config = stagebox_codec::EncoderConfig {
+            width: v.width,
+            height: v.height,
+            rate: (v.rate.numerator() as u32, v.rate.denominator() as u32),
+            video_bitrate: u64::from(video_kbps) * 1000,
+            keyframe_s: f64::from(keyframe_ms) / 1000.0,
+            preset: "veryfast".into(),
+            audio: audio.as_ref().map(|(r, rate)| stagebox_codec::AudioConfig {
+                rate: rate.numerator() as u32,
+                channels: r.channels(),
+                bitrate: u64::from(audio_kbps) * 1000,
+            }),
+        };
+        let encoder = stagebox_codec::Encoder::new(config).map_err(|e| bad(at.to_owned(), e.to_string()))?;
+        let destination = url.as_deref().map(spec::destination).transpose().map_err(|e| bad(format!("{at}.url"), e))?;
+        Ok(encoder::EncoderNode { encoder, rate: v.rate, audio, destination })
     }
 
     /// The plugin node `i` names, its limits at `rate`, and the node's
@@ -449,6 +516,7 @@ fn run_node(
         Prepared::Policy { node, on_failure } => {
             process::run(ctx, *node, input.ok_or_else(missing)?, writer, on_failure)
         }
+        Prepared::Encoder(node) => encoder::run(ctx, *node, input.ok_or_else(missing)?, writer),
     }
 }
 

@@ -112,6 +112,42 @@ pub enum NodeSpec {
         #[serde(default = "default_pid")]
         pid: u16,
     },
+    /// H.264 and AAC in MPEG-TS, encoded from a v210 video input and,
+    /// when `audio` names one, an audio flow of the domain; written to the
+    /// node's transport stream flow and sent to `url` when given.
+    Encoder {
+        /// The node's id in the pipeline.
+        id: String,
+        /// H.264 kb/s.
+        #[serde(default = "default_video_kbps")]
+        video_kbps: u32,
+        /// Milliseconds between keyframes, on the TAI grid (the HLS segment
+        /// duration, or a divisor of it).
+        #[serde(default = "default_keyframe_ms")]
+        keyframe_ms: u32,
+        /// An audio flow of the domain (32-bit float, 48 kHz, 1 or 2
+        /// channels), by label or id.
+        #[serde(default)]
+        audio: Option<String>,
+        /// AAC kb/s.
+        #[serde(default = "default_audio_kbps")]
+        audio_kbps: u32,
+        /// `udp://host:port` or `rtp://host:port` to send the stream to.
+        #[serde(default)]
+        url: Option<String>,
+    },
+}
+
+fn default_video_kbps() -> u32 {
+    5000
+}
+
+fn default_keyframe_ms() -> u32 {
+    2000
+}
+
+fn default_audio_kbps() -> u32 {
+    128
 }
 
 fn empty_object() -> serde_json::Value {
@@ -129,6 +165,8 @@ pub enum Essence {
     Video,
     /// SCTE-35 sections.
     Scte35,
+    /// An MPEG-TS program.
+    Transport,
 }
 
 impl NodeSpec {
@@ -138,7 +176,8 @@ impl NodeSpec {
             NodeSpec::TestPattern { id, .. }
             | NodeSpec::VideoPlugin { id, .. }
             | NodeSpec::Scte35Source { id, .. }
-            | NodeSpec::Scte35Policy { id, .. } => id,
+            | NodeSpec::Scte35Policy { id, .. }
+            | NodeSpec::Encoder { id, .. } => id,
         }
     }
 
@@ -146,7 +185,7 @@ impl NodeSpec {
     pub fn input(&self) -> Option<Essence> {
         match self {
             NodeSpec::TestPattern { .. } | NodeSpec::Scte35Source { .. } => None,
-            NodeSpec::VideoPlugin { .. } => Some(Essence::Video),
+            NodeSpec::VideoPlugin { .. } | NodeSpec::Encoder { .. } => Some(Essence::Video),
             NodeSpec::Scte35Policy { .. } => Some(Essence::Scte35),
         }
     }
@@ -156,6 +195,7 @@ impl NodeSpec {
         match self {
             NodeSpec::TestPattern { .. } | NodeSpec::VideoPlugin { .. } => Essence::Video,
             NodeSpec::Scte35Source { .. } | NodeSpec::Scte35Policy { .. } => Essence::Scte35,
+            NodeSpec::Encoder { .. } => Essence::Transport,
         }
     }
 
@@ -283,6 +323,7 @@ fn essence(e: Essence) -> &'static str {
     match e {
         Essence::Video => "video",
         Essence::Scte35 => "SCTE-35 sections",
+        Essence::Transport => "an MPEG-TS stream",
     }
 }
 
@@ -320,6 +361,23 @@ fn check_node(node: &NodeSpec, at: &str) -> Result<(), SpecError> {
                 decode_section(text).map_err(|e| bad(format!("{at}.sections[{j}]"), e))?;
             }
         }
+        NodeSpec::Encoder { video_kbps, keyframe_ms, audio_kbps, url, audio, .. } => {
+            if !(100..=50_000).contains(video_kbps) {
+                return Err(bad(format!("{at}.video_kbps"), "100 to 50000"));
+            }
+            if !(200..=10_000).contains(keyframe_ms) {
+                return Err(bad(format!("{at}.keyframe_ms"), "200 to 10000"));
+            }
+            if !(32..=512).contains(audio_kbps) {
+                return Err(bad(format!("{at}.audio_kbps"), "32 to 512"));
+            }
+            if audio.as_ref().is_some_and(|a| a.is_empty() || a.len() > 256) {
+                return Err(bad(format!("{at}.audio"), "a flow's label or id"));
+            }
+            if let Some(url) = url {
+                destination(url).map_err(|e| bad(format!("{at}.url"), e))?;
+            }
+        }
         NodeSpec::VideoPlugin { config, .. } | NodeSpec::Scte35Policy { config, .. } => {
             if !config.is_object() {
                 return Err(bad(format!("{at}.config"), "a JSON object"));
@@ -335,6 +393,14 @@ fn check_node(node: &NodeSpec, at: &str) -> Result<(), SpecError> {
         }
     }
     Ok(())
+}
+
+/// An encoder's destination: `udp://` or `rtp://`.
+pub fn destination(url: &str) -> Result<stagebox_io::url::UdpDestination, String> {
+    match stagebox_io::url::OutputUrl::parse(url).map_err(|e| e.to_string())? {
+        stagebox_io::url::OutputUrl::Udp(d) => Ok(d),
+        _ => Err("udp:// or rtp://, host and port".into()),
+    }
 }
 
 /// A section from its base64 or hex text, checked whole (CRC included).
@@ -419,6 +485,36 @@ mod tests {
             "connections": [{ "from": "b", "to": "c" }, { "from": "c", "to": "b" }],
         }));
         assert!(e.starts_with("connections:") && e.contains("cycle"), "{e}");
+    }
+
+    #[test]
+    fn an_encoder_takes_video_and_checks_its_fields() {
+        let graph = |encoder: serde_json::Value| {
+            let mut node = serde_json::json!({ "id": "enc", "type": "encoder" });
+            node.as_object_mut().unwrap().extend(encoder.as_object().unwrap().clone());
+            serde_json::json!({ "name": "p", "nodes": [pattern("a"), node], "connections": [{ "from": "a", "to": "enc" }] })
+        };
+        let s = spec(graph(serde_json::json!({ "url": "rtp://127.0.0.1:5000" })));
+        assert_eq!(s.check().unwrap(), vec![None, Some(0)]);
+        assert_eq!(s.nodes[1].output(), Essence::Transport);
+        for (fields, says) in [
+            (serde_json::json!({ "video_kbps": 50 }), "nodes[1].video_kbps:"),
+            (serde_json::json!({ "keyframe_ms": 20_000 }), "nodes[1].keyframe_ms:"),
+            (serde_json::json!({ "audio_kbps": 8 }), "nodes[1].audio_kbps:"),
+            (serde_json::json!({ "audio": "" }), "nodes[1].audio:"),
+            (serde_json::json!({ "url": "srt://127.0.0.1:5000" }), "nodes[1].url: udp:// or rtp://"),
+            (serde_json::json!({ "url": "rtp://nowhere" }), "nodes[1].url:"),
+        ] {
+            let e = err(graph(fields.clone()));
+            assert!(e.starts_with(says), "{fields}: {e}");
+        }
+        // Its transport stream feeds no video node.
+        let e = err(serde_json::json!({
+            "name": "p",
+            "nodes": [pattern("a"), { "id": "enc", "type": "encoder" }, { "id": "b", "type": "video_plugin", "plugin": "x" }],
+            "connections": [{ "from": "a", "to": "enc" }, { "from": "enc", "to": "b" }],
+        }));
+        assert!(e.contains("takes video but \"enc\" gives an MPEG-TS stream"), "{e}");
     }
 
     #[test]

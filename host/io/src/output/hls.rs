@@ -29,7 +29,7 @@ use stagebox_media::fmp4::WebVttTrack;
 use stagebox_media::hls::{MediaPlaylist, Segment, Segmenter, Variant, webvtt_segment};
 use stagebox_media::scte35::policy::cue_out_cont;
 use stagebox_media::ts::PACKET_SIZE;
-use stagebox_media::ts::{WRAP, ticks_forward};
+use stagebox_media::ts::{WRAP, ticks_forward, ticks_to_ns};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -318,13 +318,16 @@ impl HlsStream {
     }
 
     /// A CMAF output's part of the DASH manifest, once its first video
-    /// segment is out; `output` is its name (the URLs start with it).
-    pub fn dash(&self, output: &str) -> Option<DashPart> {
+    /// segment is out; `output` is its name (the URLs start with it). Its
+    /// representations are placed on `period_zero` (90 kHz, extended
+    /// timeline: another output's time zero, when outputs share a
+    /// manifest), or on its own time zero.
+    pub fn dash(&self, output: &str, period_zero: Option<u64>) -> Option<DashPart> {
         let p = self.read();
         let cmaf = p.cmaf.as_ref()?;
         let (zero, zero_utc) = cmaf.zero?;
         let representation = |t: &TrackInfo, r: &Rendition, id: String, letter: char| {
-            let pto = zero * u64::from(t.timescale) / 90_000;
+            let pto = period_zero.unwrap_or(zero) * u64::from(t.timescale) / 90_000;
             Representation {
                 id,
                 codecs: t.codec.clone(),
@@ -436,11 +439,6 @@ struct Span {
     discontinuity: bool,
 }
 
-/// 90 kHz ticks to ns.
-fn ns(ticks: u64) -> u64 {
-    (u128::from(ticks) * 100_000 / 9) as u64
-}
-
 /// One subtitle segment, in both forms, ready to publish.
 struct SubtitleSegment {
     vtt: (String, Bytes),
@@ -466,12 +464,21 @@ struct Subtitles {
 }
 
 impl Subtitles {
+    /// Decodes the captions the cutter kept (cc_data at their PTS) into
+    /// cues.
+    fn decode(&mut self, cutter: &mut Cutter) {
+        for (pts, cc) in cutter.take_captions() {
+            let cues = self.decoder.decode(&cc, ticks_to_ns(pts));
+            self.cues.extend(cues);
+        }
+    }
+
     /// The subtitle segment covering `span`, with time zero at `zero`
     /// (90 kHz, extended).
     fn segment(&mut self, span: Span, zero: u64, epoch: &str) -> SubtitleSegment {
-        let (start_ns, end_ns) = (ns(span.start), ns(span.start + span.ticks));
+        let (start_ns, end_ns) = (ticks_to_ns(span.start), ticks_to_ns(span.start + span.ticks));
         self.cues.retain(|c| c.end + self.dvr_ns >= start_ns);
-        let vtt = webvtt_segment(&self.cues, start_ns, end_ns, ns(zero), zero);
+        let vtt = webvtt_segment(&self.cues, start_ns, end_ns, ticks_to_ns(zero), zero);
         let wvtt = self.track.fragment(span.start, span.start + span.ticks, &self.cues);
         let duration_s = span.ticks as f64 / 90_000.0;
         let name = format!("{epoch}-t{}", span.start);
@@ -519,6 +526,35 @@ struct Packager {
     /// first, and the part target in ms.
     parts: [VecDeque<String>; 2],
     part_ms: u64,
+    /// Program date-times from the PTS read as TAI (`clock=tai`).
+    tai_clock: bool,
+}
+
+/// When `pts` (TAI on the 90 kHz clock, 33 bits) was, in ms since 1970
+/// UTC: the 33-bit value is placed at the wrap nearest `now_tai_ns` (a
+/// wrap is 26.5 hours, so a stream within 13 hours of the clock is placed
+/// right), and UTC is TAI less `tai_minus_utc_ns` (the kernel's TAI
+/// offset: 37 s since 2017 on a PTP-disciplined box).
+fn utc_ms_of_pts(pts: u64, now_tai_ns: u64, tai_minus_utc_ns: i64) -> i64 {
+    let now = (u128::from(now_tai_ns) * 90_000 / 1_000_000_000) as i128;
+    let wrap = WRAP as i128;
+    let base = now - now.rem_euclid(wrap) + (pts % WRAP) as i128;
+    let ticks = [base - wrap, base, base + wrap].into_iter().min_by_key(|t| (t - now).abs()).unwrap_or(base);
+    let tai_ns = ticks * 1_000_000_000 / 90_000;
+    ((tai_ns - i128::from(tai_minus_utc_ns)) / 1_000_000) as i64
+}
+
+/// The UTC time of `pts` read as TAI, by this box's clocks.
+fn tai_utc_ms(pts: u64) -> i64 {
+    use rustix::time::{ClockId, clock_gettime};
+    let ns = |id| {
+        let t = clock_gettime(id);
+        i128::from(t.tv_sec) * 1_000_000_000 + i128::from(t.tv_nsec)
+    };
+    let (tai, utc) = (ns(ClockId::Tai), ns(ClockId::Realtime));
+    // The offset is whole seconds; the two readings are a moment apart.
+    let offset = ((tai - utc) as f64 / 1e9).round() as i64 * 1_000_000_000;
+    utc_ms_of_pts(pts, u64::try_from(tai).unwrap_or(0), offset)
 }
 
 impl Packager {
@@ -571,6 +607,7 @@ impl Packager {
             subtitles,
             parts: [VecDeque::new(), VecDeque::new()],
             part_ms: url.part_ms.unwrap_or(0).max(1),
+            tai_clock: url.tai_clock,
         }
     }
 
@@ -578,13 +615,21 @@ impl Packager {
     fn push(&mut self, datagram: &[u8], utc_ms: i64, counters: &OutputCounters) {
         match &mut self.cutting {
             Cutting::Ts(segmenter) => {
-                for segment in segmenter.push(datagram, utc_ms) {
+                for mut segment in segmenter.push(datagram, utc_ms) {
+                    if self.tai_clock {
+                        segment.utc_ms = tai_utc_ms(segment.pts);
+                    }
                     let ready = Ready::ts(segment, &self.stream.epoch);
                     self.publish(ready, counters);
                 }
             }
             Cutting::Cmaf(cutter) => {
-                let done = cutter.push(datagram, utc_ms);
+                let mut done = cutter.push(datagram, utc_ms);
+                if self.tai_clock {
+                    for segment in &mut done {
+                        segment.utc_ms = tai_utc_ms(segment.pts);
+                    }
+                }
                 let parts = cutter.take_parts();
                 self.publish_parts(parts);
                 self.publish_cmaf(done, counters);
@@ -786,10 +831,7 @@ impl Packager {
     /// the subtitle segment of the one before it goes out.
     fn caption(&mut self, span: Span) {
         let (Cutting::Cmaf(cutter), Some(subs)) = (&mut self.cutting, &mut self.subtitles) else { return };
-        for (pts, cc) in cutter.take_captions() {
-            let cues = subs.decoder.decode(&cc, ns(pts));
-            subs.cues.extend(cues);
-        }
+        subs.decode(cutter);
         subs.waiting.push_back(span);
         while self.subtitles.as_ref().is_some_and(|s| s.waiting.len() > 1) {
             self.publish_subtitle();
@@ -800,12 +842,9 @@ impl Packager {
     /// waiting subtitle segment goes out.
     fn flush_subtitles(&mut self) {
         let (Cutting::Cmaf(cutter), Some(subs)) = (&mut self.cutting, &mut self.subtitles) else { return };
-        for (pts, cc) in cutter.take_captions() {
-            let cues = subs.decoder.decode(&cc, ns(pts));
-            subs.cues.extend(cues);
-        }
+        subs.decode(cutter);
         if let Some(end) = subs.waiting.back().map(|s| s.start + s.ticks) {
-            let cues = subs.decoder.flush(ns(end));
+            let cues = subs.decoder.flush(ticks_to_ns(end));
             subs.cues.extend(cues);
         }
         while self.subtitles.as_ref().is_some_and(|s| !s.waiting.is_empty()) {
@@ -1056,4 +1095,25 @@ pub fn run_ladder(
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tai_pts_is_placed_at_the_nearest_wrap_and_made_utc() {
+        // 2026-11-25 00:00:00 TAI, and a PTS 2 s before it.
+        let now_ns: u64 = 1_795_564_800_000_000_000;
+        let ticks = now_ns / 1_000_000_000 * 90_000;
+        let pts = (ticks - 180_000) % WRAP;
+        let offset = 37_000_000_000;
+        assert_eq!(utc_ms_of_pts(pts, now_ns, offset), 1_795_564_800_000 - 2_000 - 37_000);
+        // Just past a wrap: a PTS from before it is placed before it.
+        let after_wrap = (ticks / WRAP + 1) * WRAP + 900;
+        let now = (u128::from(after_wrap) * 1_000_000_000 / 90_000) as u64;
+        let before = WRAP - 900;
+        let expected = ((after_wrap - 1800) as i128 * 1_000_000_000 / 90_000 / 1_000_000) as i64;
+        assert_eq!(utc_ms_of_pts(before, now, 0), expected);
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::sei::cc_data_from_h264;
 use super::{CaptionError, CaptionSource, CcDecoder, CcStats, Cue};
-use crate::ts::{Demuxer, Event, STREAM_TYPE_H264, Timeline, TsStats};
+use crate::ts::{Demuxer, Event, STREAM_TYPE_H264, Timeline, TsStats, ticks_to_ns};
 
 /// What [`extract_from_ts`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,11 +20,6 @@ pub struct Extracted {
     pub ts: TsStats,
     /// What the caption decoder counted.
     pub captions: CcStats,
-}
-
-/// 90 kHz ticks to nanoseconds.
-fn ticks_to_ns(ticks: u64) -> u64 {
-    ticks.saturating_mul(100_000) / 9
 }
 
 /// Decodes the captions `source` of the first H.264 stream in `ts`. The

@@ -2,6 +2,15 @@
 //! initialisation segment (`ftyp` + `moov` with an `avc1` sample entry
 //! and its `avcC`), then fragments (`moof` + `mdat`) of the access units
 //! pushed since the last one.
+//!
+//! With B-pictures a picture is decoded before it is shown, so its PTS
+//! lies after its DTS. As CMAF asks (ISO/IEC 23000-19 §7.5.16), decode
+//! times are moved later by the first picture's PTS − DTS and the
+//! composition offsets are signed (`trun` version 1), so that a
+//! fragment's first picture is shown at its `tfdt`: the time a playlist
+//! or an MPD gives the segment. Without that shift a player finds the
+//! pictures starting a few frames after the segment's listed start and
+//! must seek over the hole.
 
 use super::boxes::{Put, write_box};
 use super::track::{FragmentSample, TrackKind, fragment, init_segment};
@@ -56,6 +65,9 @@ pub struct AvcTrack {
     /// Timestamps extended past the 33-bit wrap.
     pts: Timeline,
     dts: Timeline,
+    /// The first access unit's PTS − DTS: how much later every decode time
+    /// is written (see the module docs).
+    delay: Option<u64>,
     sequence: u32,
 }
 
@@ -102,6 +114,8 @@ impl AvcTrack {
         }
         let dts = self.dts.extend(dts);
         let pts = self.pts.extend(pts);
+        // A PTS before its DTS is a broken stream; it gets no shift.
+        self.delay.get_or_insert(pts.saturating_sub(dts));
         self.samples.push(Sample { data, dts, offset: pts as i64 - dts as i64, sync });
         Ok(())
     }
@@ -154,6 +168,7 @@ impl AvcTrack {
         };
         durations.push(last);
         self.sequence += 1;
+        let delay = self.delay.unwrap_or(0);
         let described: Vec<FragmentSample> = samples
             .iter()
             .zip(&durations)
@@ -163,10 +178,10 @@ impl AvcTrack {
                 // sample_depends_on 2 (an I picture) and sync, or
                 // depends_on 1 and non-sync.
                 flags: if s.sync { 0x0200_0000 } else { 0x0101_0000 },
-                offset: s.offset as i32,
+                offset: (s.offset - delay as i64) as i32,
             })
             .collect();
-        Some(fragment(self.sequence, samples[0].dts, &described, samples.iter().map(|s| s.data.as_slice())))
+        Some(fragment(self.sequence, samples[0].dts + delay, &described, samples.iter().map(|s| s.data.as_slice())))
     }
 }
 

@@ -4,11 +4,8 @@
 
 use crate::fmp4::adts_header;
 use crate::h264::{NAL_SPS, codec_string, nal_units, sps_info};
-use crate::ts::{Demuxer, Event, PACKET_SIZE, STREAM_TYPE_H264};
+use crate::ts::{Demuxer, Event, PACKET_SIZE, STREAM_TYPE_AAC, STREAM_TYPE_H264};
 use std::collections::BTreeMap;
-
-/// ADTS AAC (ISO/IEC 13818-7).
-const STREAM_TYPE_AAC: u8 = 0x0f;
 
 /// A variant's attributes, as far as a segment shows them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -34,7 +34,7 @@ mod write;
 pub use continuity::{Continuity, ContinuityCheck, follow};
 pub use demux::{Demuxer, Event, TsStats};
 pub use packet::{Adaptation, NULL_PID, PACKET_SIZE, Packet, SYNC_BYTE};
-pub use pes::{MAX_PES, Pes, PesAssembler, Timeline, WRAP, ticks_between, ticks_forward};
+pub use pes::{MAX_PES, Pes, PesAssembler, Timeline, WRAP, ticks_between, ticks_forward, ticks_to_ns};
 pub use pes_write::{PesOut, PesPacketizer};
 pub use psi::{MAX_SECTION, Pat, Pmt, PmtStream, SectionAssembler};
 pub use restamp::Restamper;
@@ -43,6 +43,8 @@ pub use write::{SDT_PID, Sdt, SdtService, SectionPacketizer};
 
 /// stream_type of H.264 video.
 pub const STREAM_TYPE_H264: u8 = 0x1b;
+/// stream_type of AAC audio in ADTS (ISO/IEC 13818-1 Table 2-34).
+pub const STREAM_TYPE_AAC: u8 = 0x0f;
 /// stream_type of SCTE-35 splice information (ANSI/SCTE 35 §8.1).
 pub const STREAM_TYPE_SCTE35: u8 = 0x86;
 

@@ -130,6 +130,11 @@ pub struct Timeline {
 /// 2^33: where 90 kHz timestamps wrap.
 pub const WRAP: u64 = 1 << 33;
 
+/// 90 kHz ticks as nanoseconds.
+pub fn ticks_to_ns(ticks: u64) -> u64 {
+    (u128::from(ticks) * 100_000 / 9) as u64
+}
+
 /// 90 kHz ticks from `from` forward to `to` (33-bit timestamps), across
 /// the wrap: a `to` just behind `from` is almost [`WRAP`] ahead.
 pub fn ticks_forward(from: u64, to: u64) -> u64 {
