@@ -69,12 +69,33 @@ try {
       player.initialize(v, src, true);
       window.player = player;
     } else {
-      const hls = new Hls({ lowLatencyMode: lowLatency, subtitleDisplay: true });
-      hls.on(Hls.Events.ERROR, (_, d) => window.seen.errors.push(`${d.type} ${d.details} fatal=${d.fatal}`
-        + (d.reason ? ` (${d.reason}; frag ${d.frag?.sn}/${d.frag?.type} part ${d.part?.index} start ${d.frag?.start})` : '')
+      // hls.js's own CEA-608 parser would also show the SEI's captions, as a
+      // track of its own (with its own character table: the em dash comes
+      // out as '━'); only the stream's WebVTT rendition is under test.
+      const hls = new Hls({ lowLatencyMode: lowLatency, subtitleDisplay: true, enableCEA708Captions: false });
+      // hls.js reports cancelling one of its own requests (a subtitle
+      // fragment asked for before it moved to its start position) as a
+      // non-fatal INTERNAL_ABORTED: counted, not a failure of the stream.
+      // Likewise a jump from 0 to where the buffer starts before anything
+      // has played: hls.js joining a live stream before it moved to its
+      // start position (seen in low-latency mode: "seeking from 0 to 4.1",
+      // buffered 4.0-5.6). A hole once playing still fails.
+      window.seen.aborted = 0;
+      const joining = (d) => d.details === Hls.ErrorDetails.BUFFER_SEEK_OVER_HOLE && v.played.length === 0;
+      hls.on(Hls.Events.ERROR, (_, d) => ((d.details === Hls.ErrorDetails.INTERNAL_ABORTED || joining(d)) && !d.fatal
+        ? window.seen.aborted++
+        : window.seen.errors.push(`${d.type} ${d.details} fatal=${d.fatal}`
+        + ` (${d.reason ?? ''}; frag ${d.frag?.sn}/${d.frag?.type} part ${d.part?.index} start ${d.frag?.start}; ${d.error?.message ?? ''})`
         + ` buffered ${[...Array(v.buffered.length).keys()].map((i) => `${v.buffered.start(i).toFixed(3)}-${v.buffered.end(i).toFixed(3)}`).join(',')}`
-        + ` at ${v.currentTime.toFixed(3)}`));
-      hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_, d) => { if (d.subtitleTracks.length) hls.subtitleTrack = 0; });
+        + ` at ${v.currentTime.toFixed(3)}`)));
+      // The captions rendition is DEFAULT=NO: turn it on, as a viewer
+      // would. hls.js picks its default track (none) right after it
+      // announces the tracks, so the choice is made just after that.
+      hls.on(Hls.Events.SUBTITLE_TRACKS_UPDATED, (_, d) => {
+        if (d.subtitleTracks.length) setTimeout(() => { if (hls.subtitleTrack < 0) hls.subtitleTrack = 0; }, 0);
+      });
+      window.seen.subs = [];
+      hls.on(Hls.Events.SUBTITLE_FRAG_PROCESSED, (_, d) => window.seen.subs.push(`${d.frag?.sn}:${d.success}:${d.error ?? ''}`));
       if (switching) {
         // Rendition switches, as a player's ABR makes them, at segment
         // boundaries: the next level each 2.5 s.
@@ -127,7 +148,16 @@ try {
     await page.waitForFunction((n) => {
       const v = document.getElementById('v');
       return [...v.textTracks].flatMap((t) => [...(t.cues ?? [])]).length >= n;
-    }, captions, { timeout: 20000 });
+    }, captions, { timeout: 20000 }).catch(async (e) => {
+      // What the page had: its text tracks, and the player's subtitle tracks.
+      const tracks = await page.evaluate(() => ({
+        tracks: [...document.getElementById('v').textTracks].map((t) => `${t.kind}:${t.label}:${t.mode}:${t.cues?.length}`),
+        subtitles: window.player.subtitleTracks?.map((t) => `${t.name}:${t.url}`) ?? null,
+        current: window.player.subtitleTrack ?? null, t: document.getElementById('v').currentTime,
+        log: window.seen.subs ?? [],
+      }));
+      throw new Error(`${e.message}; ${JSON.stringify(tracks)}`);
+    });
   }
   let events = [];
   if (kind === 'dash') {

@@ -10,8 +10,14 @@
 //! - `bench [area]`: run the benchmarks of one area, or of all.
 //! - `schemathesis [examples]`: setup, then a long schemathesis run against
 //!   a real stageboxd (500 generated requests per operation by default).
+//! - `image`: setup (and the image tools), then the appliance disk image
+//!   (`images/build.sh`) in `target/image`.
+//! - `image-test`: `image`, then boots it under qemu (`images/boot-test.sh`).
+//! - `yocto-crates`: writes the Yocto recipe's crate list from `Cargo.lock`.
 
 #![forbid(unsafe_code)]
+
+mod yocto;
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -51,6 +57,24 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("pkg-config", "finding FFmpeg for ffmpeg-next's build"),
     ("clang", "libclang, for bindgen in ffmpeg-next's build"),
 ];
+
+/// Debian packages that building and booting the appliance image needs.
+const IMAGE_PACKAGES: &[(&str, &str)] = &[
+    ("debootstrap", "the image's Debian root"),
+    ("dosfstools", "the boot partition's file system"),
+    ("fdisk", "sfdisk: the disk's partition table"),
+    ("mtools", "filling the boot partition without mounting it"),
+    ("systemd-boot-efi", "the image's boot loader"),
+    ("ovmf", "UEFI firmware for the qemu boot test"),
+    ("curl", "the boot test's HTTPS requests"),
+];
+
+/// QEMU comes from bookworm-backports: the machine's qemu-utils is from
+/// there, and bookworm's own qemu-system-x86 conflicts with it.
+const BACKPORTS: &str = "/etc/apt/sources.list.d/stagebox-bookworm-backports.sources";
+
+/// Seconds the boot test may take.
+const BOOT_TEST_SECONDS: u32 = 600;
 
 /// cargo-fuzz, pinned.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
@@ -142,6 +166,26 @@ fn run() -> Result<()> {
                 ])
                 .env("STAGEBOX_SCHEMATHESIS_EXAMPLES", examples))
         }
+        Some("image") => {
+            setup()?;
+            image(&root)
+        }
+        Some("image-test") => {
+            setup()?;
+            image(&root)?;
+            step("boot test under qemu (TCG)");
+            sh(Command::new("bash")
+                .arg("images/boot-test.sh")
+                .arg(root.join("target/image/stagebox.qcow2"))
+                .arg(BOOT_TEST_SECONDS.to_string()))
+        }
+        Some("yocto-crates") => {
+            let lock = std::fs::read_to_string("Cargo.lock").context("reading Cargo.lock")?;
+            std::fs::write(yocto::CRATES_INC, yocto::crates_inc(&lock)?)
+                .with_context(|| format!("writing {}", yocto::CRATES_INC))?;
+            eprintln!("wrote {}", yocto::CRATES_INC);
+            Ok(())
+        }
         Some("bench") => {
             // Benchmarks measure references (threefive, ...) in the same run.
             setup()?;
@@ -149,7 +193,7 @@ fn run() -> Result<()> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask <setup|run|test|fuzz [target] [seconds]|bench [area]|schemathesis [examples]>"
+                "usage: cargo xtask <setup|run|test|fuzz [target] [seconds]|bench [area]|schemathesis [examples]|image|image-test|yocto-crates>"
             );
             eprintln!("bench areas: {}", BENCH_AREAS.iter().map(|a| a.0).collect::<Vec<_>>().join(", "));
             bail!("unknown command {:?}", args.first().map(String::as_str).unwrap_or(""));
@@ -184,26 +228,38 @@ fn output(cmd: &mut Command) -> Option<String> {
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
-/// Installs whatever is missing; a second run only checks.
-fn setup() -> Result<()> {
-    step("setup: system packages");
-    let missing: Vec<&str> = APT_PACKAGES
+/// The packages of `packages` not installed.
+fn missing_packages<'a>(packages: &[(&'a str, &str)]) -> Vec<&'a str> {
+    packages
         .iter()
         .map(|(p, _)| *p)
         .filter(|p| {
             output(Command::new("dpkg-query").args(["-W", "-f=${Status}", p]))
                 .is_none_or(|s| !s.contains("install ok installed"))
         })
-        .collect();
+        .collect()
+}
+
+/// Installs `packages` (from `release` when given).
+fn apt_install(packages: &[&str], release: Option<&str>) -> Result<()> {
+    eprintln!("    installing {}", packages.join(" "));
+    sh(Command::new("apt-get").arg("update").arg("-qq"))?;
+    let mut install = Command::new("apt-get");
+    install.args(["install", "-y", "-qq", "--no-install-recommends"]);
+    if let Some(release) = release {
+        install.args(["-t", release]);
+    }
+    sh(install.args(packages).env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// Installs whatever is missing; a second run only checks.
+fn setup() -> Result<()> {
+    step("setup: system packages");
+    let missing = missing_packages(APT_PACKAGES);
     if missing.is_empty() {
         eprintln!("    all {} present", APT_PACKAGES.len());
     } else {
-        eprintln!("    installing {}", missing.join(" "));
-        sh(Command::new("apt-get").arg("update").arg("-qq"))?;
-        sh(Command::new("apt-get")
-            .args(["install", "-y", "-qq", "--no-install-recommends"])
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        apt_install(&missing, None)?;
     }
 
     step("setup: rust toolchain, targets and components");
@@ -309,6 +365,18 @@ fn test() -> Result<()> {
         .env_remove("RUSTFLAGS"))?;
     step("doc tests");
     sh(cargo().args(["test", "--workspace", "--doc", "-q"]))?;
+    step("the Yocto layer: crate list, statements, oelint-adv");
+    let root = workspace_root();
+    yocto::check_layer(&root)?;
+    // The BitBake linter, errors only: style findings are not failures. An
+    // image or a bundle is made from other recipes' output: no SRC_URI.
+    let mut lint = Command::new(root.join(PY_VENV).join("bin/oelint-adv"));
+    lint.args(["--quiet", "--hide", "warning", "--hide", "info", "--release", "scarthgap"]);
+    lint.args(["--suppress", "oelint.var.mandatoryvar.SRC_URI"]);
+    for file in yocto::recipes(&root)? {
+        lint.arg(file);
+    }
+    sh(&mut lint)?;
     fuzz(None, FUZZ_SECONDS_IN_TEST)?;
     step("unit, integration and cross-process tests");
     let nextest = output(cargo().args(["nextest", "--version"])).is_some();
@@ -367,6 +435,40 @@ fn bench(area: Option<&str>) -> Result<()> {
         sh(cargo().args(["bench", "-q", "-p", package, "--bench", target]))?;
     }
     Ok(())
+}
+
+/// The appliance image: the tools it needs, a release stageboxd and the
+/// bundled plugins, then `images/build.sh`.
+fn image(root: &Path) -> Result<()> {
+    step("setup: image tools");
+    let missing = missing_packages(IMAGE_PACKAGES);
+    if !missing.is_empty() {
+        apt_install(&missing, None)?;
+    }
+    if missing_packages(&[("qemu-system-x86", "")]).len() == 1 {
+        if !Path::new(BACKPORTS).exists() {
+            std::fs::write(
+                BACKPORTS,
+                "Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\n\
+                 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n",
+            )
+            .with_context(|| format!("writing {BACKPORTS}"))?;
+        }
+        apt_install(&["qemu-system-x86"], Some("bookworm-backports"))?;
+    }
+    eprintln!("    image tools ready");
+    step("build stageboxd (release) and the bundled plugins");
+    sh(cargo().args(["build", "--release", "-p", "stagebox-daemon", "--bin", "stageboxd"]))?;
+    let plugins = root.join("target/image/plugins");
+    sh(cargo()
+        .args(["run", "--quiet", "--release", "-p", "stagebox-guest-artifacts", "--bin", "install-bundled", "--"])
+        .arg(&plugins))?;
+    step("the disk image");
+    sh(Command::new("bash")
+        .arg("images/build.sh")
+        .arg(root.join("target/image"))
+        .arg(root.join("target/release/stageboxd"))
+        .arg(&plugins))
 }
 
 /// The demo: until stageboxd lands (issue 5), a 1080p50 v210 test pattern

@@ -1,0 +1,138 @@
+#!/bin/bash
+# Builds the Stagebox appliance disk image: a Debian 12 root made with
+# debootstrap, with the stageboxd built from this tree, booted by
+# systemd-boot (UEFI). Run by `cargo xtask image`, which builds stageboxd
+# and the bundled plugins first and passes them in:
+#
+#   images/build.sh OUT STAGEBOXD PLUGINS_DIR
+#
+# Writes OUT/stagebox.raw and OUT/stagebox.qcow2. The disk (GPT):
+#   1 esp     256 MiB  vfat: systemd-boot, a kernel and initrd per slot
+#   2 root-a  ext4, mounted read-only: the running system
+#   3 root-b  ext4, the other slot (A/B updates write it)
+#   4 state   ext4, mounted on /var/lib/stagebox: everything the box keeps
+#
+# Nothing is mounted on the build host: the file systems are made from
+# folders (mke2fs -d, mtools), so the build needs no loop device.
+set -euo pipefail
+
+out=$1
+stageboxd=$2
+plugins=$3
+here=$(cd "$(dirname "$0")" && pwd)
+mirror=${STAGEBOX_MIRROR:-http://deb.debian.org/debian}
+suite=bookworm
+
+# Fixed partition GUIDs: the kernel command lines name the roots by them.
+root_a_uuid=6b2a7c4e-5a1d-4f4e-9d3a-0a0000000a01
+root_b_uuid=6b2a7c4e-5a1d-4f4e-9d3a-0a0000000b02
+# Reproducible file systems: fixed UUIDs and times.
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1735689600}
+export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH
+
+mkdir -p "$out"
+work=$out/work
+root=$work/root
+cache=$out/debootstrap-cache
+
+# The root file system, from Debian packages. Kept between builds (a
+# tarball of the debootstrap result) so a rebuild only reinstalls ours.
+packages=systemd,systemd-sysv,udev,dbus,kmod,linux-image-amd64,initramfs-tools,iproute2,ca-certificates,\
+libavcodec59,libavformat59,libavutil57,libswscale6,libswresample4,rauc
+base=$cache/$suite-$(echo "$packages" | sha256sum | cut -c1-12).tar
+if [ ! -f "$base" ]; then
+    echo "==> debootstrap $suite (once; cached in $base)"
+    rm -rf "$root" && mkdir -p "$root" "$cache"
+    debootstrap --variant=minbase --include="$packages" "$suite" "$root" "$mirror"
+    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+    tar -C "$root" -cf "$base.tmp" . && mv "$base.tmp" "$base"
+fi
+echo "==> root file system"
+rm -rf "$work" && mkdir -p "$root"
+tar -C "$root" -xf "$base"
+
+# Ours: the daemon, its plugins, its unit and configuration.
+install -D -m 0755 "$stageboxd" "$root/usr/bin/stageboxd"
+mkdir -p "$root/usr/lib/stagebox/plugins"
+cp -r "$plugins"/. "$root/usr/lib/stagebox/plugins/"
+install -D -m 0644 "$here/stageboxd.service" "$root/etc/systemd/system/stageboxd.service"
+install -D -m 0644 "$here/rootfs/etc/stagebox/stageboxd.toml" "$root/etc/stagebox/stageboxd.toml"
+install -D -m 0644 "$here/../docs/appliance.md" "$root/usr/share/doc/stagebox/appliance.md"
+cp -r "$here/rootfs/etc/." "$root/etc/"
+chroot "$root" useradd --system --user-group --home-dir /var/lib/stagebox --shell /usr/sbin/nologin stagebox
+
+# What systemd-firstboot would ask at the console, answered here (and
+# the service masked): locale, time zone, host name; root has no
+# password (the box is managed through its API, not a shell).
+echo stagebox > "$root/etc/hostname"
+echo LANG=C.UTF-8 > "$root/etc/locale.conf"
+ln -sf /usr/share/zoneinfo/UTC "$root/etc/localtime"
+chroot "$root" passwd --quiet --lock root
+# An empty machine-id: systemd makes one per boot on a read-only root.
+: > "$root/etc/machine-id"
+ln -sf /dev/null "$root/etc/systemd/system/systemd-firstboot.service"
+for unit in stageboxd.service systemd-networkd.service; do
+    path=/etc/systemd/system/$unit
+    [ -f "$root$path" ] || path=/lib/systemd/system/$unit
+    target=$(sed -n 's/^WantedBy=//p' "$root$path" | head -1)
+    mkdir -p "$root/etc/systemd/system/$target.wants"
+    ln -sf "$path" "$root/etc/systemd/system/$target.wants/$unit"
+done
+# The state partition's mount point; /tmp and logs in memory.
+mkdir -p "$root/var/lib/stagebox"
+
+# The ESP: systemd-boot, and each slot's kernel and initrd.
+echo "==> boot partition"
+esp=$work/esp
+mkdir -p "$esp/EFI/BOOT" "$esp/loader/entries" "$esp/a" "$esp/b"
+cp /usr/lib/systemd/boot/efi/systemd-bootx64.efi "$esp/EFI/BOOT/BOOTX64.EFI"
+kernel=$(ls "$root"/boot/vmlinuz-* | head -1)
+initrd=$(ls "$root"/boot/initrd.img-* | head -1)
+for slot in a b; do
+    cp "$kernel" "$esp/$slot/vmlinuz"
+    cp "$initrd" "$esp/$slot/initrd.img"
+    uuid=$root_a_uuid
+    [ $slot = b ] && uuid=$root_b_uuid
+    cat > "$esp/loader/entries/stagebox-$slot.conf" <<EOF
+title   Stagebox (slot $slot)
+linux   /$slot/vmlinuz
+initrd  /$slot/initrd.img
+options root=PARTUUID=$uuid ro rauc.slot=$slot console=tty0 console=ttyS0,115200 systemd.show_status=1
+EOF
+done
+printf 'default stagebox-a.conf\ntimeout 0\nconsole-mode keep\n' > "$esp/loader/loader.conf"
+
+# File systems from the folders.
+echo "==> file systems"
+rm -rf "$root/boot"/*
+root_mb=$(( $(du -sm "$root" | cut -f1) * 13 / 10 + 64 ))
+mke2fs -q -t ext4 -L root-a -U 8c1b0f4e-0000-4000-8000-00000000000a -E root_owner=0:0 -d "$root" "$work/root-a.img" "${root_mb}M"
+mke2fs -q -t ext4 -L root-b -U 8c1b0f4e-0000-4000-8000-00000000000b -d "$root" "$work/root-b.img" "${root_mb}M"
+mke2fs -q -t ext4 -L state -U 8c1b0f4e-0000-4000-8000-00000000000c "$work/state.img" 256M
+truncate -s 256M "$work/esp.img"
+mkfs.vfat -n ESP -i 5354424b "$work/esp.img" >/dev/null
+MTOOLS_SKIP_CHECK=1 mcopy -s -i "$work/esp.img" "$esp"/* ::/
+
+# The disk: the partitions at 1 MiB boundaries, then the images in them.
+echo "==> disk"
+disk=$out/stagebox.raw
+total=$(( 1 + 256 + root_mb * 2 + 256 + 1 ))
+rm -f "$disk" && truncate -s "${total}M" "$disk"
+sfdisk --quiet "$disk" <<EOF
+label: gpt
+label-id: 8C1B0F4E-5354-4B42-8000-000000000000
+size=256MiB, type=uefi, name=esp, uuid=6b2a7c4e-5a1d-4f4e-9d3a-0a00000000e5
+size=${root_mb}MiB, type=linux, name=root-a, uuid=$root_a_uuid
+size=${root_mb}MiB, type=linux, name=root-b, uuid=$root_b_uuid
+size=256MiB, type=linux, name=state, uuid=6b2a7c4e-5a1d-4f4e-9d3a-0a0000000c03
+EOF
+offset=1
+for part in esp:256 root-a:$root_mb root-b:$root_mb state:256; do
+    name=${part%%:*}
+    size=${part##*:}
+    dd if="$work/$name.img" of="$disk" bs=1M seek=$offset conv=notrunc,sparse status=none
+    offset=$(( offset + size ))
+done
+qemu-img convert -O qcow2 "$disk" "$out/stagebox.qcow2"
+rm -rf "$work"
+echo "==> $disk and $out/stagebox.qcow2"
