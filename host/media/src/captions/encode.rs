@@ -109,8 +109,12 @@ fn line_units(channel: Channel608, text: &str, index: usize, units: &mut Vec<Uni
 /// with padding where there is nothing to send. Cues are shown in order of
 /// start; a cue that overlaps the next is cut where the next begins.
 ///
+/// The longest span an encoding covers: 24 hours, in ns.
+const MAX_SPAN_NS: u64 = 24 * 3600 * 1_000_000_000;
+
 /// Errors name the cue: a character 608 cannot show, a line wider than 32
-/// columns, more than 15 lines, or a cue that starts before `start`.
+/// columns, more than 15 lines, a cue that starts before `start`, or one
+/// that ends more than 24 hours after it.
 pub fn encode_cea608(
     cues: &[Cue],
     channel: Channel608,
@@ -127,6 +131,14 @@ pub fn encode_cea608(
         let cue = &cues[i];
         if cue.start < start {
             return Err(CaptionError::Cue { index: i, reason: "starts before the encoding does".into() });
+        }
+        // The pairs are one a frame: a cue a year in would need that many.
+        // 608 timecode (SCC's) runs to 23:59:59;29.
+        if cue.end.saturating_sub(start) > MAX_SPAN_NS {
+            return Err(CaptionError::Cue {
+                index: i,
+                reason: "ends more than 24 hours in; 608 timecode stops there".into(),
+            });
         }
         let text = cue.plain_text();
         let lines: Vec<&str> = text.lines().collect();
@@ -273,6 +285,11 @@ mod tests {
         assert!(matches!(encode_cea608(&[wide], Channel608::Cc1, 0, r), Err(CaptionError::Cue { index: 0, .. })));
         let cjk = Cue::new(0, 1, "字");
         assert!(matches!(encode_cea608(&[cjk], Channel608::Cc1, 0, r), Err(CaptionError::Cue { index: 0, .. })));
+        // 999,900 hours in (found by the caption_text fuzz target: a frame
+        // a pair, it ran out of memory); refused, not attempted.
+        let far = Cue::new(1_000_000_000, 999_900 * 3_600_000_000_000, "far");
+        let e = encode_cea608(&[far], Channel608::Cc1, 0, r).unwrap_err().to_string();
+        assert!(e.contains("24 hours"), "{e}");
     }
 
     #[test]
