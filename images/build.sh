@@ -2,23 +2,27 @@
 # Builds the Stagebox appliance disk image: a Debian 12 root made with
 # debootstrap, with the stageboxd built from this tree, booted by
 # systemd-boot (UEFI). Run by `cargo xtask image`, which builds stageboxd
-# and the bundled plugins first and passes them in:
+# and stagebox-boot and the bundled plugins first and passes them in, with
+# the certificate update bundles must be signed under:
 #
-#   images/build.sh OUT STAGEBOXD PLUGINS_DIR
+#   images/build.sh OUT BIN_DIR PLUGINS_DIR KEYRING
 #
-# Writes OUT/stagebox.raw and OUT/stagebox.qcow2. The disk (GPT):
+# Writes OUT/stagebox.raw, OUT/stagebox.qcow2 and OUT/rootfs.ext4 (the root
+# file system alone, what an update bundle carries). The disk (GPT):
 #   1 esp     256 MiB  vfat: systemd-boot, a kernel and initrd per slot
 #   2 root-a  ext4, mounted read-only: the running system
 #   3 root-b  ext4, the other slot (A/B updates write it)
-#   4 state   ext4, mounted on /var/lib/stagebox: everything the box keeps
+#   4 state   1 GiB ext4, mounted on /var/lib/stagebox: everything the box
+#             keeps, and room for an uploaded update bundle
 #
 # Nothing is mounted on the build host: the file systems are made from
 # folders (mke2fs -d, mtools), so the build needs no loop device.
 set -euo pipefail
 
 out=$1
-stageboxd=$2
+bin=$2
 plugins=$3
+keyring=$4
 here=$(cd "$(dirname "$0")" && pwd)
 mirror=${STAGEBOX_MIRROR:-http://deb.debian.org/debian}
 suite=bookworm
@@ -38,7 +42,7 @@ cache=$out/debootstrap-cache
 # The root file system, from Debian packages. Kept between builds (a
 # tarball of the debootstrap result) so a rebuild only reinstalls ours.
 packages=systemd,systemd-sysv,udev,dbus,kmod,linux-image-amd64,initramfs-tools,iproute2,ca-certificates,\
-libavcodec59,libavformat59,libavutil57,libswscale6,libswresample4,rauc
+libavcodec59,libavformat59,libavutil57,libswscale6,libswresample4,rauc,systemd-boot
 base=$cache/$suite-$(echo "$packages" | sha256sum | cut -c1-12).tar
 if [ ! -f "$base" ]; then
     echo "==> debootstrap $suite (once; cached in $base)"
@@ -52,13 +56,15 @@ rm -rf "$work" && mkdir -p "$root"
 tar -C "$root" -xf "$base"
 
 # Ours: the daemon, its plugins, its unit and configuration.
-install -D -m 0755 "$stageboxd" "$root/usr/bin/stageboxd"
+install -D -m 0755 "$bin/stageboxd" "$root/usr/bin/stageboxd"
+install -D -m 0755 "$bin/stagebox-boot" "$root/usr/bin/stagebox-boot"
 mkdir -p "$root/usr/lib/stagebox/plugins"
 cp -r "$plugins"/. "$root/usr/lib/stagebox/plugins/"
 install -D -m 0644 "$here/stageboxd.service" "$root/etc/systemd/system/stageboxd.service"
 install -D -m 0644 "$here/rootfs/etc/stagebox/stageboxd.toml" "$root/etc/stagebox/stageboxd.toml"
 install -D -m 0644 "$here/../docs/appliance.md" "$root/usr/share/doc/stagebox/appliance.md"
 cp -r "$here/rootfs/etc/." "$root/etc/"
+install -D -m 0644 "$keyring" "$root/etc/rauc/keyring.pem"
 chroot "$root" useradd --system --user-group --home-dir /var/lib/stagebox --shell /usr/sbin/nologin stagebox
 
 # What systemd-firstboot would ask at the console, answered here (and
@@ -71,13 +77,14 @@ chroot "$root" passwd --quiet --lock root
 # An empty machine-id: systemd makes one per boot on a read-only root.
 : > "$root/etc/machine-id"
 ln -sf /dev/null "$root/etc/systemd/system/systemd-firstboot.service"
-for unit in stageboxd.service systemd-networkd.service; do
-    path=/etc/systemd/system/$unit
-    [ -f "$root$path" ] || path=/lib/systemd/system/$unit
-    target=$(sed -n 's/^WantedBy=//p' "$root$path" | head -1)
-    mkdir -p "$root/etc/systemd/system/$target.wants"
-    ln -sf "$path" "$root/etc/systemd/system/$target.wants/$unit"
-done
+# No login prompt on the serial console (root is locked; the box is run
+# through its API): systemd's status lines and the first-start credential
+# stay readable there, rather than stopping once a getty takes it.
+ln -sf /dev/null "$root/etc/systemd/system/serial-getty@.service"
+# The daemon, the network, RAUC, the boot health check and the API's
+# reboot requests.
+systemctl --root="$root" --quiet enable stageboxd.service systemd-networkd.service rauc.service \
+    stagebox-health.service stagebox-boot-entries.service stagebox-reboot.path
 # The state partition's mount point; /tmp and logs in memory.
 mkdir -p "$root/var/lib/stagebox"
 
@@ -93,22 +100,39 @@ for slot in a b; do
     cp "$initrd" "$esp/$slot/initrd.img"
     uuid=$root_a_uuid
     [ $slot = b ] && uuid=$root_b_uuid
+    # The version line is the slot's generation: stagebox-boot gives a slot
+    # it activates the next one, and systemd-boot boots the highest first.
+    generation=1
+    [ $slot = b ] && generation=0
     cat > "$esp/loader/entries/stagebox-$slot.conf" <<EOF
 title   Stagebox (slot $slot)
+version $generation
+sort-key stagebox
 linux   /$slot/vmlinuz
 initrd  /$slot/initrd.img
 options root=PARTUUID=$uuid ro rauc.slot=$slot console=tty0 console=ttyS0,115200 systemd.show_status=1
 EOF
 done
-printf 'default stagebox-a.conf\ntimeout 0\nconsole-mode keep\n' > "$esp/loader/loader.conf"
+# The first entry in systemd-boot's order: the newest generation whose
+# boot counter (if any) has tries left.
+printf 'default stagebox-*\ntimeout 0\nconsole-mode keep\nauto-entries no\n' > "$esp/loader/loader.conf"
 
 # File systems from the folders.
 echo "==> file systems"
-rm -rf "$root/boot"/*
+# The slot keeps its kernel and initrd in /boot: stagebox-boot copies them
+# onto the ESP when an update activates the slot. The ESP's mount point
+# must exist: the root is read-only when systemd mounts it.
+mkdir -p "$root/boot/efi"
 root_mb=$(( $(du -sm "$root" | cut -f1) * 13 / 10 + 64 ))
 mke2fs -q -t ext4 -L root-a -U 8c1b0f4e-0000-4000-8000-00000000000a -E root_owner=0:0 -d "$root" "$work/root-a.img" "${root_mb}M"
 mke2fs -q -t ext4 -L root-b -U 8c1b0f4e-0000-4000-8000-00000000000b -d "$root" "$work/root-b.img" "${root_mb}M"
-mke2fs -q -t ext4 -L state -U 8c1b0f4e-0000-4000-8000-00000000000c "$work/state.img" 256M
+# The state partition belongs to stageboxd (so systemd never re-owns it),
+# but for RAUC's slot status, root's own.
+state=$work/state
+mkdir -p "$state/rauc"
+chmod 0700 "$state" "$state/rauc"
+chown "$(chroot "$root" id -u stagebox):$(chroot "$root" id -g stagebox)" "$state"
+mke2fs -q -t ext4 -L state -U 8c1b0f4e-0000-4000-8000-00000000000c -d "$state" "$work/state.img" 1G
 truncate -s 256M "$work/esp.img"
 mkfs.vfat -n ESP -i 5354424b "$work/esp.img" >/dev/null
 MTOOLS_SKIP_CHECK=1 mcopy -s -i "$work/esp.img" "$esp"/* ::/
@@ -116,7 +140,7 @@ MTOOLS_SKIP_CHECK=1 mcopy -s -i "$work/esp.img" "$esp"/* ::/
 # The disk: the partitions at 1 MiB boundaries, then the images in them.
 echo "==> disk"
 disk=$out/stagebox.raw
-total=$(( 1 + 256 + root_mb * 2 + 256 + 1 ))
+total=$(( 1 + 256 + root_mb * 2 + 1024 + 1 ))
 rm -f "$disk" && truncate -s "${total}M" "$disk"
 sfdisk --quiet "$disk" <<EOF
 label: gpt
@@ -124,15 +148,16 @@ label-id: 8C1B0F4E-5354-4B42-8000-000000000000
 size=256MiB, type=uefi, name=esp, uuid=6b2a7c4e-5a1d-4f4e-9d3a-0a00000000e5
 size=${root_mb}MiB, type=linux, name=root-a, uuid=$root_a_uuid
 size=${root_mb}MiB, type=linux, name=root-b, uuid=$root_b_uuid
-size=256MiB, type=linux, name=state, uuid=6b2a7c4e-5a1d-4f4e-9d3a-0a0000000c03
+size=1GiB, type=linux, name=state, uuid=6b2a7c4e-5a1d-4f4e-9d3a-0a0000000c03
 EOF
 offset=1
-for part in esp:256 root-a:$root_mb root-b:$root_mb state:256; do
+for part in esp:256 root-a:$root_mb root-b:$root_mb state:1024; do
     name=${part%%:*}
     size=${part##*:}
     dd if="$work/$name.img" of="$disk" bs=1M seek=$offset conv=notrunc,sparse status=none
     offset=$(( offset + size ))
 done
 qemu-img convert -O qcow2 "$disk" "$out/stagebox.qcow2"
+mv "$work/root-a.img" "$out/rootfs.ext4"
 rm -rf "$work"
-echo "==> $disk and $out/stagebox.qcow2"
+echo "==> $disk, $out/stagebox.qcow2 and $out/rootfs.ext4"

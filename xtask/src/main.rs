@@ -67,6 +67,9 @@ const IMAGE_PACKAGES: &[(&str, &str)] = &[
     ("systemd-boot-efi", "the image's boot loader"),
     ("ovmf", "UEFI firmware for the qemu boot test"),
     ("curl", "the boot test's HTTPS requests"),
+    ("rauc", "signing update bundles"),
+    ("squashfs-tools", "mksquashfs: the bundles' payload"),
+    ("openssl", "the development update-signing keys"),
 ];
 
 /// QEMU comes from bookworm-backports: the machine's qemu-utils is from
@@ -75,6 +78,8 @@ const BACKPORTS: &str = "/etc/apt/sources.list.d/stagebox-bookworm-backports.sou
 
 /// Seconds the boot test may take.
 const BOOT_TEST_SECONDS: u32 = 600;
+/// The update test's bound: three installs and six boots under TCG.
+const UPDATE_TEST_SECONDS: u32 = 900;
 
 /// cargo-fuzz, pinned.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
@@ -173,11 +178,14 @@ fn run() -> Result<()> {
         Some("image-test") => {
             setup()?;
             image(&root)?;
+            let out = root.join("target/image");
             step("boot test under qemu (TCG)");
             sh(Command::new("bash")
                 .arg("images/boot-test.sh")
-                .arg(root.join("target/image/stagebox.qcow2"))
-                .arg(BOOT_TEST_SECONDS.to_string()))
+                .arg(out.join("stagebox.qcow2"))
+                .arg(BOOT_TEST_SECONDS.to_string()))?;
+            step("update and rollback test under qemu (TCG)");
+            sh(Command::new("bash").arg("images/update-test.sh").arg(&out).arg(UPDATE_TEST_SECONDS.to_string()))
         }
         Some("yocto-crates") => {
             let lock = std::fs::read_to_string("Cargo.lock").context("reading Cargo.lock")?;
@@ -457,18 +465,94 @@ fn image(root: &Path) -> Result<()> {
         apt_install(&["qemu-system-x86"], Some("bookworm-backports"))?;
     }
     eprintln!("    image tools ready");
-    step("build stageboxd (release) and the bundled plugins");
-    sh(cargo().args(["build", "--release", "-p", "stagebox-daemon", "--bin", "stageboxd"]))?;
-    let plugins = root.join("target/image/plugins");
-    sh(cargo()
-        .args(["run", "--quiet", "--release", "-p", "stagebox-guest-artifacts", "--bin", "install-bundled", "--"])
-        .arg(&plugins))?;
+    step("build stageboxd and stagebox-boot (release) and the bundled plugins");
+    sh(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "stagebox-daemon",
+        "-p",
+        "stagebox-boot",
+        "--bin",
+        "stageboxd",
+        "--bin",
+        "stagebox-boot",
+    ]))?;
+    let out = root.join("target/image");
+    let plugins = out.join("plugins");
+    install_bundled(&plugins)?;
+    step("update signing keys");
+    let signing = Signing::from_env(&out.join("keys"))?;
     step("the disk image");
     sh(Command::new("bash")
         .arg("images/build.sh")
-        .arg(root.join("target/image"))
-        .arg(root.join("target/release/stageboxd"))
-        .arg(&plugins))
+        .arg(&out)
+        .arg(root.join("target/release"))
+        .arg(&plugins)
+        .arg(&signing.keyring))?;
+    step("the update bundle");
+    sh(Command::new("bash")
+        .arg("images/bundle.sh")
+        .arg(out.join("stagebox-update.raucb"))
+        .arg(out.join("rootfs.ext4"))
+        .arg(image_version(root))
+        .arg(&signing.cert)
+        .arg(&signing.key))
+}
+
+/// Builds the bundled plugins (release) and installs them into `dir`.
+fn install_bundled(dir: &Path) -> Result<()> {
+    sh(cargo()
+        .args(["run", "--quiet", "--release", "-p", "stagebox-guest-artifacts", "--bin", "install-bundled", "--"])
+        .arg(dir))
+}
+
+/// The certificate the image trusts for updates and the signer of the
+/// bundles: `STAGEBOX_KEYRING`, `STAGEBOX_SIGNING_CERT` and
+/// `STAGEBOX_SIGNING_KEY` when all three are set, else a development PKI
+/// made once under `dir` (images/keys.sh).
+struct Signing {
+    keyring: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl Signing {
+    fn from_env(dir: &Path) -> Result<Signing> {
+        let var = |name: &str| std::env::var_os(name).map(PathBuf::from);
+        match (var("STAGEBOX_KEYRING"), var("STAGEBOX_SIGNING_CERT"), var("STAGEBOX_SIGNING_KEY")) {
+            (Some(keyring), Some(cert), Some(key)) => {
+                eprintln!("    signing with {} under {}", cert.display(), keyring.display());
+                Ok(Signing { keyring, cert, key })
+            }
+            (None, None, None) => {
+                sh(Command::new("bash").arg("images/keys.sh").arg(dir))?;
+                Ok(Signing {
+                    keyring: dir.join("ca.cert.pem"),
+                    cert: dir.join("signing.cert.pem"),
+                    key: dir.join("signing.key.pem"),
+                })
+            }
+            _ => bail!("set all of STAGEBOX_KEYRING, STAGEBOX_SIGNING_CERT and STAGEBOX_SIGNING_KEY, or none"),
+        }
+    }
+}
+
+/// The version an update bundle carries: `STAGEBOX_IMAGE_VERSION`, else
+/// the workspace version and the commit.
+fn image_version(root: &Path) -> String {
+    if let Ok(v) = std::env::var("STAGEBOX_IMAGE_VERSION") {
+        return v;
+    }
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned());
+    format!("{}+{commit}", env!("CARGO_PKG_VERSION"))
 }
 
 /// The demo: until stageboxd lands (issue 5), a 1080p50 v210 test pattern
@@ -479,9 +563,7 @@ fn demo(root: &Path) -> Result<()> {
     sh(cargo().args(["build", "--release", "-p", "stagebox-daemon", "-p", "stagebox-flow", "--bins"]))?;
     let bin = root.join("target/release");
     let bundled = root.join("target/demo/bundled-plugins");
-    sh(cargo()
-        .args(["run", "--quiet", "--release", "-p", "stagebox-guest-artifacts", "--bin", "install-bundled", "--"])
-        .arg(&bundled))?;
+    install_bundled(&bundled)?;
     let domain = if Path::new("/dev/shm").is_dir() {
         PathBuf::from("/dev/shm/stagebox/demo")
     } else {

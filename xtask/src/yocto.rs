@@ -118,13 +118,25 @@ pub fn check_bitbake(text: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Checks the layer: the crate list matches `Cargo.lock`, and every
-/// `.bb`, `.bbappend`, `.inc` and `.conf` parses.
+/// The layer's RAUC configuration, and the Debian image's it must equal.
+const LAYER_RAUC_CONF: &str = "yocto/meta-stagebox/recipes-core/rauc/files/system.conf";
+const IMAGE_RAUC_CONF: &str = "images/rootfs/etc/rauc/system.conf";
+
+/// Checks the layer: the crate list matches `Cargo.lock`, its RAUC
+/// configuration is the Debian image's, and every `.bb`, `.bbappend`,
+/// `.inc` and `.conf` parses.
 pub fn check_layer(root: &Path) -> Result<()> {
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
     let committed = std::fs::read_to_string(root.join(CRATES_INC)).with_context(|| format!("reading {CRATES_INC}"))?;
     if committed != crates_inc(&lock)? {
         bail!("{CRATES_INC} does not match Cargo.lock: run `cargo xtask yocto-crates` and commit it");
+    }
+    // One RAUC configuration for both images.
+    let rauc = |p: &str| std::fs::read_to_string(root.join(p)).with_context(|| format!("reading {p}"));
+    if rauc(LAYER_RAUC_CONF)? != rauc(IMAGE_RAUC_CONF)? {
+        bail!(
+            "{LAYER_RAUC_CONF} differs from {IMAGE_RAUC_CONF}: the Yocto and Debian images must configure RAUC alike"
+        );
     }
     let mut checked = 0;
     for path in layer_files(root)? {

@@ -2,7 +2,7 @@
 //!
 //! As a client of a box's HTTPS API (see `docs/cli.md`): `login`,
 //! `logout`, `status`, `plugins`, `pipelines`, `channels`, `flows`, `events`, `audit`,
-//! `users`, `tokens`, `tls`; tables for people, `--json` for scripts.
+//! `users`, `tokens`, `tls`, `update`, `reboot`; tables for people, `--json` for scripts.
 //!
 //! Offline tools run the same code as the appliance's bundled plugins,
 //! natively and with no daemon:
@@ -81,6 +81,11 @@ enum Command {
     /// The box's TLS certificate.
     #[command(subcommand)]
     Tls(remote::Tls),
+    /// Firmware updates: the root slots, installing a signed bundle.
+    #[command(subcommand)]
+    Update(remote::Update),
+    /// Reboots the box (after an update: into the new slot).
+    Reboot,
     /// Prints a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -114,6 +119,8 @@ fn main() {
         Command::Users(cmd) => remote::connect().and_then(|c| remote::users(&c, cmd, json)),
         Command::Tokens(cmd) => remote::connect().and_then(|c| remote::tokens(&c, cmd, json)),
         Command::Tls(cmd) => remote::connect().and_then(|c| remote::tls(&c, cmd, json)),
+        Command::Update(cmd) => remote::connect().and_then(|c| remote::update(&c, cmd, json)),
+        Command::Reboot => remote::connect().and_then(|c| remote::reboot(&c, json)),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "stagebox", &mut std::io::stdout());
             Ok(())

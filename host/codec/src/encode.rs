@@ -19,13 +19,14 @@
 
 use crate::CodecError;
 use crate::audio::PcmEncoding;
-use crate::ladder::{CLOCK, pcr_before, x264};
+use crate::ladder::{CLOCK, video_pes, x264};
 use crate::v210::{Plane, to_yuv420p};
 use ff::format::Pixel;
 use ff::{Rational, frame, picture};
 use ffmpeg_next as ff;
 use stagebox_media::ts::{
-    PACKET_SIZE, Pat, PesOut, PesPacketizer, Pmt, PmtStream, STREAM_TYPE_AAC, STREAM_TYPE_H264, SectionPacketizer, WRAP,
+    PACKET_SIZE, Pat, PesOut, PesPacketizer, Pmt, PmtStream, STREAM_TYPE_AAC, STREAM_TYPE_H264, SectionPacketizer,
+    WRAP, ns_to_ticks,
 };
 use std::collections::VecDeque;
 
@@ -95,11 +96,6 @@ pub struct Encoder {
     pictures: u64,
 }
 
-/// TAI nanoseconds on the 90 kHz clock (not wrapped).
-pub fn tai_ticks(tai_ns: u64) -> u64 {
-    (u128::from(tai_ns) * 90_000 / 1_000_000_000) as u64
-}
-
 impl Encoder {
     /// Opens the encoders for `config`.
     pub fn new(config: EncoderConfig) -> Result<Encoder, CodecError> {
@@ -150,7 +146,7 @@ impl Encoder {
 
     /// Encodes one v210 picture of the configured size, shown at `tai_ns`.
     pub fn video(&mut self, v210: &[u8], tai_ns: u64) -> Result<(), CodecError> {
-        let pts = tai_ticks(tai_ns);
+        let pts = ns_to_ticks(tai_ns);
         let key = match self.next_key {
             Some(next) => pts >= next,
             None => true,
@@ -211,8 +207,7 @@ impl Encoder {
     fn drain_video(&mut self) {
         let mut packet = ff::Packet::empty();
         while self.video.receive_packet(&mut packet).is_ok() {
-            let (Some(pts), Some(data)) = (packet.pts(), packet.data()) else { continue };
-            let (pts, dts) = (pts.max(0) as u64, packet.dts().unwrap_or(pts).max(0) as u64);
+            let Some((dts, pes)) = video_pes(&packet, true) else { continue };
             // Audio due before this picture goes first.
             self.video_dts = Some(dts);
             self.release_audio(false);
@@ -224,14 +219,6 @@ impl Encoder {
                     }
                 }
             }
-            let pes = PesOut {
-                stream_id: 0xe0,
-                pts: pts % WRAP,
-                dts: dts % WRAP,
-                payload: data,
-                random_access: packet.is_key(),
-                pcr: Some(pcr_before(dts)),
-            };
             self.video_pes.packets(&pes, &mut self.out);
         }
     }

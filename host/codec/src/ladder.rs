@@ -541,17 +541,25 @@ fn copy_captions(from: &frame::Video, to: &mut frame::Video) {
 fn drain(e: &mut Encoding, pcr: bool) {
     let mut packet = ff::Packet::empty();
     while e.encoder.receive_packet(&mut packet).is_ok() {
-        let (Some(pts), Some(data)) = (packet.pts(), packet.data()) else { continue };
-        let dts = packet.dts().unwrap_or(pts);
-        let (pts, dts) = (pts.max(0) as u64, dts.max(0) as u64);
-        let out = PesOut {
-            stream_id: 0xe0,
-            pts: pts % WRAP,
-            dts: dts % WRAP,
-            payload: data,
-            random_access: packet.is_key(),
-            pcr: pcr.then(|| pcr_before(dts)),
-        };
+        let Some((_, out)) = video_pes(&packet, pcr) else { continue };
         e.packetizer.packets(&out, &mut e.out);
     }
+}
+
+/// A coded picture as the first video stream's PES: 33-bit PTS and DTS,
+/// random access on keyframes, and when `pcr` a PCR just before its DTS.
+/// With it, the picture's DTS unwrapped; `None` for a packet without a
+/// time or data.
+pub(crate) fn video_pes(packet: &ff::Packet, pcr: bool) -> Option<(u64, PesOut<'_>)> {
+    let (Some(pts), Some(data)) = (packet.pts(), packet.data()) else { return None };
+    let (pts, dts) = (pts.max(0) as u64, packet.dts().unwrap_or(pts).max(0) as u64);
+    let out = PesOut {
+        stream_id: 0xe0,
+        pts: pts % WRAP,
+        dts: dts % WRAP,
+        payload: data,
+        random_access: packet.is_key(),
+        pcr: pcr.then(|| pcr_before(dts)),
+    };
+    Some((dts, out))
 }

@@ -10,10 +10,11 @@
 #[path = "../../media/tests/support/mod.rs"]
 mod support;
 
-use stagebox_codec::encode::{AUDIO_PID, VIDEO_PID, tai_ticks};
+use stagebox_codec::encode::{AUDIO_PID, VIDEO_PID};
 use stagebox_codec::{AudioConfig, Encoder, EncoderConfig};
 use stagebox_flow::pattern::{v210_bars, v210_mark_line};
 use stagebox_flow::{Rational, index_to_timestamp, timestamp_to_index};
+use stagebox_media::ts::ns_to_ticks;
 
 const W: u32 = 320;
 const H: u32 = 180;
@@ -84,7 +85,7 @@ fn ffmpeg_reads_pictures_keyframes_levels_and_tone() {
             (pts.parse().unwrap(), key == "1")
         })
         .collect();
-    let expected: Vec<u64> = times.iter().map(|t| tai_ticks(*t) % (1 << 33)).collect();
+    let expected: Vec<u64> = times.iter().map(|t| ns_to_ticks(*t) % (1 << 33)).collect();
     assert_eq!(frames.iter().map(|f| f.0).collect::<Vec<_>>(), expected, "every picture at its TAI time");
     let keys: Vec<usize> = frames.iter().enumerate().filter(|(_, f)| f.1).map(|(i, _)| i).collect();
     let seconds: Vec<usize> =

@@ -51,6 +51,8 @@ pub struct AppState {
     /// Held while a channel is changed, so the store and the running
     /// channels change in the same order.
     pub channels_changing: tokio::sync::Mutex<()>,
+    /// Held while an update bundle is received and installed: one at a time.
+    pub update_installing: tokio::sync::Mutex<()>,
 }
 
 impl AppState {
@@ -87,12 +89,19 @@ impl AppState {
             certificates,
             distributor: crate::channel::Distributor::new(events),
             channels_changing: tokio::sync::Mutex::new(()),
+            update_installing: tokio::sync::Mutex::new(()),
         })
     }
 }
 
 /// The shared state handlers get.
 pub type Shared = Arc<AppState>;
+
+/// The body's size as the request declares it (`Content-Length`), so an
+/// upload over a limit is refused before it is read.
+pub(crate) fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
+}
 
 /// Unix time in ms.
 pub fn now_ms() -> u64 {
@@ -227,6 +236,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/login"),
     ("GET", "/api/v1/system"),
     ("PUT", "/api/v1/system/tls"),
+    ("GET", "/api/v1/system/update"),
+    ("POST", "/api/v1/system/update"),
+    ("POST", "/api/v1/system/reboot"),
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/users"),
     ("POST", "/api/v1/users"),
@@ -316,6 +328,14 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/login", post(login))
         .route("/api/v1/system", get(system))
         .route("/api/v1/system/tls", axum::routing::put(crate::certificate::install))
+        .route(
+            "/api/v1/system/update",
+            get(crate::update::status)
+                .post(crate::update::install)
+                // Streamed to disk; the handler enforces `max_bundle_bytes`.
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/system/reboot", post(crate::update::reboot))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/users", get(accounts::list_users).post(accounts::create_user))
         .route("/api/v1/users/{name}", axum::routing::delete(accounts::delete_user))

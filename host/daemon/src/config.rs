@@ -43,6 +43,16 @@ pub struct Config {
     /// Origins whose web pages may fetch the streams (players on other
     /// sites). Empty, the default: CORS is off for streams too.
     pub streams_cors_origins: Vec<String>,
+    /// The RAUC command that installs firmware update bundles. Updates are
+    /// refused where it is missing (anywhere but the appliance image).
+    pub rauc: PathBuf,
+    /// Largest update bundle accepted, in bytes.
+    pub max_bundle_bytes: u64,
+    /// The file that asks the system to reboot: the appliance's
+    /// `stagebox-reboot.path` unit watches for it (the daemon itself may
+    /// not reboot). Rebooting through the API is refused where its folder
+    /// does not exist.
+    pub reboot_flag: PathBuf,
 }
 
 impl Default for Config {
@@ -61,6 +71,9 @@ impl Default for Config {
             demo_pipelines: true,
             streams_http_listen: None,
             streams_cors_origins: Vec::new(),
+            rauc: PathBuf::from("/usr/bin/rauc"),
+            max_bundle_bytes: 4 << 30,
+            reboot_flag: PathBuf::from("/run/stagebox/reboot"),
         }
     }
 }

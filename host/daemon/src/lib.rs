@@ -32,6 +32,7 @@ pub mod systemd;
 pub mod thumbnail;
 pub mod tls;
 mod unread;
+mod update;
 
 use std::path::Path;
 

@@ -13,7 +13,7 @@ use crate::catalog::Bundled;
 use axum::Json;
 use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use stagebox_plugins::{Manifest, Plugin, PluginStore, StoreError, StoredPlugin};
@@ -175,8 +175,7 @@ pub async fn upload(
         problem(StatusCode::PAYLOAD_TOO_LARGE, "Upload too large", format!("{n} bytes; this box takes at most {limit}"))
     };
     // Refused before the body is read.
-    if let Some(n) =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+    if let Some(n) = crate::api::declared_length(&headers)
         && n > limit
     {
         return Err(too_large(n));

@@ -71,7 +71,19 @@ fn schemathesis_long_run() {
 fn schemathesis(examples: u32, seed: Option<u64>, limit_s: u64) {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let daemon = Daemon::start(&state);
+    // The appliance's side of updates and reboots, stood in for: an updater
+    // that refuses everything (schema-valid bodies are not bundles anyway)
+    // and a folder for the reboot request, so that neither answers 503,
+    // which schemathesis counts as a server error.
+    let config = dir.path().join("stageboxd.toml");
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(
+        &config,
+        format!("rauc = \"/bin/false\"\nreboot_flag = {:?}\n", run.join("reboot").display().to_string()),
+    )
+    .unwrap();
+    let daemon = Daemon::start_with(&state, &[("STAGEBOX_CONFIG", config.to_str().unwrap())]);
     let c = client(&state);
     let token = admin_token(&c, &daemon.url, &state);
     let mut st = Command::new(py_tool("st"));

@@ -13,6 +13,7 @@ mod plugins;
 mod session;
 mod system;
 mod trust;
+mod update;
 
 pub use accounts::{Tokens, Users};
 pub use channels::Command as Channels;
@@ -20,10 +21,12 @@ pub use login::Login;
 pub use pipelines::Command as Pipelines;
 pub use plugins::Command as Plugins;
 pub use system::{Audit, Events, Flows, Tls};
+pub use update::Command as Update;
 
 pub use accounts::{tokens, users};
 pub use login::{login, logout};
 pub use system::{audit, events, flows, health, metrics, status, tls};
+pub use update::{reboot, update};
 
 /// The client of the saved session's box.
 pub fn connect() -> anyhow::Result<client::Client> {

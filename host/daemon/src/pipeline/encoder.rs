@@ -52,7 +52,7 @@ impl Sender {
     /// Sends `packets` in datagrams of the destination's size, stamped
     /// (RTP) with the grain's time.
     fn send(&mut self, packets: &[u8], tai_ns: u64) -> std::io::Result<()> {
-        let timestamp = stagebox_codec::encode::tai_ticks(tai_ns) as u32;
+        let timestamp = stagebox_media::ts::ns_to_ticks(tai_ns) as u32;
         for chunk in packets.chunks(PACKET_SIZE * self.destination.packets_per_datagram) {
             if self.destination.rtp {
                 let header =

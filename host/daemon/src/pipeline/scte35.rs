@@ -86,7 +86,7 @@ pub(crate) fn outcome_json(index: u64, out: &Outcome, section: &[u8]) -> serde_j
 
 /// The 33-bit 90 kHz clock value of a TAI time.
 fn pts_of(tai_ns: u64) -> u64 {
-    ((u128::from(tai_ns) * 90_000 / 1_000_000_000) as u64) & ((1 << 33) - 1)
+    stagebox_media::ts::ns_to_ticks(tai_ns) % stagebox_media::ts::WRAP
 }
 
 impl Processor for PolicyNode {

@@ -34,7 +34,7 @@ mod write;
 pub use continuity::{Continuity, ContinuityCheck, follow};
 pub use demux::{Demuxer, Event, TsStats};
 pub use packet::{Adaptation, NULL_PID, PACKET_SIZE, Packet, SYNC_BYTE};
-pub use pes::{MAX_PES, Pes, PesAssembler, Timeline, WRAP, ticks_between, ticks_forward, ticks_to_ns};
+pub use pes::{MAX_PES, Pes, PesAssembler, Timeline, WRAP, ns_to_ticks, ticks_between, ticks_forward, ticks_to_ns};
 pub use pes_write::{PesOut, PesPacketizer};
 pub use psi::{MAX_SECTION, Pat, Pmt, PmtStream, SectionAssembler};
 pub use restamp::Restamper;

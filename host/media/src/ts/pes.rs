@@ -130,6 +130,12 @@ pub struct Timeline {
 /// 2^33: where 90 kHz timestamps wrap.
 pub const WRAP: u64 = 1 << 33;
 
+/// Nanoseconds (a grain's TAI time, say) as 90 kHz ticks, not wrapped:
+/// take `% WRAP` for a 33-bit PTS.
+pub fn ns_to_ticks(ns: u64) -> u64 {
+    (u128::from(ns) * 90_000 / 1_000_000_000) as u64
+}
+
 /// 90 kHz ticks as nanoseconds.
 pub fn ticks_to_ns(ticks: u64) -> u64 {
     (u128::from(ticks) * 100_000 / 9) as u64

@@ -6,7 +6,8 @@ LICENSE = "MIT"
 
 inherit bundle
 
-RAUC_BUNDLE_COMPATIBLE = "stagebox-x86-64"
+# Must equal `compatible` in recipes-core/rauc/files/system.conf.
+RAUC_BUNDLE_COMPATIBLE = "stagebox-x86_64"
 RAUC_BUNDLE_FORMAT = "verity"
 RAUC_BUNDLE_SLOTS = "rootfs"
 RAUC_SLOT_rootfs = "stagebox-image"
