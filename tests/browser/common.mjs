@@ -9,6 +9,13 @@ export function check(cond, what) {
   if (!cond) throw new Error(`failed: ${what}`);
 }
 
+// Reports what stopped a script and makes it exit non-zero: the stack,
+// then the message again last, where a truncated log still shows it.
+export function failed(e) {
+  console.error(`${e.stack || String(e)}\n${e.message ?? e}`);
+  process.exitCode = 1;
+}
+
 // The flags this environment needs: no sandbox as root, no GPU, and no
 // background networking (the machine's network is closed).
 export function launch() {

@@ -22,7 +22,7 @@
 
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { check, launch, step } from './common.mjs';
+import { check, failed, launch, step } from './common.mjs';
 
 const env = (name) => process.env[name] ?? (() => { throw new Error(`${name} is not set`); })();
 const [url, stream, kind] = [env('STAGEBOX_URL'), env('STAGEBOX_STREAM'), env('STAGEBOX_PLAYER')];
@@ -174,8 +174,7 @@ try {
     switched: last.switched, sizes: last.sizes, latency: last.latency })}`);
   console.log('players passed');
 } catch (e) {
-  console.error(e.stack || String(e));
-  process.exitCode = 1;
+  failed(e);
 } finally {
   await browser.close();
 }

@@ -11,7 +11,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { check, launch, loggedIn as logIn, step } from './common.mjs';
+import { check, failed, launch, loggedIn as logIn, step } from './common.mjs';
 
 const url = process.env.STAGEBOX_URL;
 const shots = process.env.STAGEBOX_SCREENSHOTS;
@@ -159,8 +159,7 @@ try {
   check(viewer.errors.length === 0, `no page errors: ${viewer.errors.join('; ')}`);
   console.log('walkthrough passed');
 } catch (e) {
-  console.error(e.stack || String(e));
-  process.exitCode = 1;
+  failed(e);
 } finally {
   await browser.close();
 }

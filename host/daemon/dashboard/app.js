@@ -444,9 +444,40 @@ function markerTimeline(video, hls, channel) {
   return { nodes: [bar, el('h3', {}, 'Markers'), list, form], timers: [setInterval(load, 2000), setInterval(draw, 500)] };
 }
 
+// hls.js answers a seek that lands within `maxFragLookUpTolerance` (0.25 s)
+// of a segment's end by loading the next segment, then reports jumping the
+// gap to that segment's start as a non-fatal BUFFER_SEEK_OVER_HOLE (known
+// hls.js behaviour, video-dev/hls.js#1936). Such a jump, from the point
+// sought before the playhead moved on, and no longer than that tolerance
+// plus hls.js's padding, is where the player began, not a hole in the
+// stream: the function returned gives its length in seconds for it, and
+// null for anything else, which stays an error.
+function seekStartSkips(Hls, video, hls) {
+  let sought = null;
+  let jumping = false;
+  video.addEventListener('seeking', () => {
+    // hls.js's own jump seeks the video too: from there on, holes count.
+    sought = jumping ? null : video.currentTime;
+    jumping = false;
+  });
+  video.addEventListener('timeupdate', () => {
+    if (sought !== null && Math.abs(video.currentTime - sought) > 0.001) sought = null;
+  });
+  return (d) => {
+    if (d.details !== Hls.ErrorDetails.BUFFER_SEEK_OVER_HOLE) return null;
+    // hls.js moved the playhead before reporting; its `seeking` follows.
+    jumping = true;
+    if (d.fatal || sought === null) return null;
+    const jump = video.currentTime - sought;
+    const most = hls.config.maxFragLookUpTolerance + hls.config.skipBufferHolePadding + 0.05;
+    return jump > 0 && jump <= most ? jump : null;
+  };
+}
+
 // `#/watch?CHANNEL/OUTPUT`: one HLS output of a channel, played live.
 // Streams need no token (docs/streaming.md). Every hls.js error is shown
-// and counted on the video element (`data-errors`, `data-fatal`).
+// and counted on the video element (`data-errors`, `data-fatal`), but one:
+// see `seekStart`.
 views.watch = async () => {
   stopPlayer();
   const [channel, output] = (location.hash.split('?')[1] || '').split('/').map(decodeURIComponent);
@@ -463,7 +494,15 @@ views.watch = async () => {
   const hls = new Hls({ liveSyncDurationCount: 3 });
   const timeline = markerTimeline(video, hls, channel);
   player = { hls, timers: timeline.timers };
+  const note = el('p', { class: 'dim', id: 'player-note' });
+  const seekStart = seekStartSkips(Hls, video, hls);
   hls.on(Hls.Events.ERROR, (_, d) => {
+    const skipped = seekStart(d);
+    if (skipped !== null) {
+      video.dataset.skips = Number(video.dataset.skips ?? 0) + 1;
+      note.textContent = `Started ${skipped.toFixed(2)} s after the point sought, where the next segment begins.`;
+      return;
+    }
     video.dataset.errors = Number(video.dataset.errors) + 1;
     if (d.fatal) video.dataset.fatal = Number(video.dataset.fatal) + 1;
     problems.append(el('li', {}, `${d.fatal ? 'fatal: ' : ''}${d.type} ${d.details}${d.response?.code ? ` (HTTP ${d.response.code})` : ''}`));
@@ -475,7 +514,7 @@ views.watch = async () => {
   });
   hls.loadSource(src);
   hls.attachMedia(video);
-  return [el('h2', {}, `Watch ${channel}/${output}`), video, ...timeline.nodes.slice(0, 1), state, problems,
+  return [el('h2', {}, `Watch ${channel}/${output}`), video, ...timeline.nodes.slice(0, 1), state, note, problems,
     ...timeline.nodes.slice(1),
     el('p', { class: 'dim' }, 'Playlist: ', el('a', { href: src }, src), ' · ', el('a', { href: '#/channels' }, 'back to the channels'))];
 };

@@ -85,7 +85,7 @@ fn the_cli_covers_every_resource_and_shows_the_apis_errors() {
     let config = write(dir.path(), "stageboxd.toml", "allow_unsigned_plugins = true\n");
     let state = dir.path().join("state");
     let daemon = Daemon::start_with(&state, &[("STAGEBOX_CONFIG", config.to_str().unwrap())]);
-    let cli = Cli { exe: workspace_bin("stagebox-cli", "stagebox"), config: dir.path().join("cli/cli.toml") };
+    let cli = Cli { exe: workspace_bin("stagebox"), config: dir.path().join("cli/cli.toml") };
     let url = daemon.url.as_str();
     let password = std::fs::read_to_string(state.join("admin-credential")).unwrap();
     let password = format!("{}\n", password.lines().find_map(|l| l.strip_prefix("password: ")).unwrap());

@@ -53,7 +53,7 @@ fn pattern_and(plugin_node: Value, name: &str, rate: &str) -> Value {
 }
 
 fn flow_read() -> std::path::PathBuf {
-    common::workspace_bin("stagebox-flow", "flow-read")
+    common::workspace_bin("flow-read")
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn the_demo_pipelines_run_on_a_fresh_box() {
     let section = stagebox_media::scte35::decode_text(&sections[(index % 2) as usize]).unwrap();
     let policy = stagebox_media::scte35::policy::Policy::from_json(r#"{"hls":["daterange"]}"#).unwrap();
     let ctx = stagebox_media::scte35::policy::StreamContext {
-        pts: ((u128::from(ts) * 90_000 / 1_000_000_000) as u64) & ((1 << 33) - 1),
+        pts: stagebox_media::ts::ns_to_ticks(ts) % stagebox_media::ts::WRAP,
         wall_clock_tai_ns: ts,
     };
     let native = policy.on_section(&section, &ctx).unwrap();

@@ -109,15 +109,23 @@ pub fn client(state: &Path) -> Client {
         .unwrap()
 }
 
-/// Builds a binary of another package of the workspace (a no-op when it
-/// is fresh, as it is after `cargo test --workspace`) and returns its path.
-pub fn workspace_bin(package: &str, bin: &str) -> std::path::PathBuf {
+/// A binary of another package of the workspace, built as the workspace's
+/// tests build it, and its path.
+///
+/// `cargo test --no-run --workspace` is what `cargo nextest run
+/// --workspace` has just built, so it is a no-op then (under a second).
+/// Building the one package (`cargo build -p`) would not be: it resolves
+/// the dependencies' features without the workspace's dev-dependencies,
+/// so on a cold target it compiled them all again (three minutes on both
+/// cores, starving the tests beside it) and then put its own build of the
+/// binary where the other package's tests run theirs.
+pub fn workspace_bin(bin: &str) -> std::path::PathBuf {
     let status = Command::new(env!("CARGO"))
         .current_dir(root())
-        .args(["build", "--quiet", "-p", package, "--bin", bin])
+        .args(["test", "--no-run", "--quiet", "--workspace"])
         .status()
         .unwrap();
-    assert!(status.success(), "building {bin}");
+    assert!(status.success(), "building the workspace for {bin}");
     // target/<profile>/deps/<test> → target/<profile>/<bin>
     let exe = std::env::current_exe().unwrap();
     exe.parent().and_then(Path::parent).unwrap().join(bin)
