@@ -28,8 +28,7 @@ mirror=${STAGEBOX_MIRROR:-http://deb.debian.org/debian}
 suite=bookworm
 
 # Fixed partition GUIDs: the kernel command lines name the roots by them.
-root_a_uuid=6b2a7c4e-5a1d-4f4e-9d3a-0a0000000a01
-root_b_uuid=6b2a7c4e-5a1d-4f4e-9d3a-0a0000000b02
+. "$here/slots.env"
 # Reproducible file systems: fixed UUIDs and times.
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-1735689600}
 export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH
@@ -98,24 +97,8 @@ initrd=$(ls "$root"/boot/initrd.img-* | head -1)
 for slot in a b; do
     cp "$kernel" "$esp/$slot/vmlinuz"
     cp "$initrd" "$esp/$slot/initrd.img"
-    uuid=$root_a_uuid
-    [ $slot = b ] && uuid=$root_b_uuid
-    # The version line is the slot's generation: stagebox-boot gives a slot
-    # it activates the next one, and systemd-boot boots the highest first.
-    generation=1
-    [ $slot = b ] && generation=0
-    cat > "$esp/loader/entries/stagebox-$slot.conf" <<EOF
-title   Stagebox (slot $slot)
-version $generation
-sort-key stagebox
-linux   /$slot/vmlinuz
-initrd  /$slot/initrd.img
-options root=PARTUUID=$uuid ro rauc.slot=$slot console=tty0 console=ttyS0,115200 systemd.show_status=1
-EOF
 done
-# The first entry in systemd-boot's order: the newest generation whose
-# boot counter (if any) has tries left.
-printf 'default stagebox-*\ntimeout 0\nconsole-mode keep\nauto-entries no\n' > "$esp/loader/loader.conf"
+"$here/esp.sh" "$esp" --initrd
 
 # File systems from the folders.
 echo "==> file systems"

@@ -1,6 +1,8 @@
 //! The Yocto layer's checks: the crate list generated from `Cargo.lock`
 //! (what `cargo xtask yocto-crates` writes, and the test command compares
-//! with what is committed), and a parse of every BitBake statement in the
+//! with what is committed), what the layer's image must share with the
+//! Debian image (RAUC's configuration, the root slots' partition UUIDs,
+//! the ESP's loader files), and a parse of every BitBake statement in the
 //! layer's files.
 
 use anyhow::{Context, Result, bail};
@@ -138,6 +140,7 @@ pub fn check_layer(root: &Path) -> Result<()> {
             "{LAYER_RAUC_CONF} differs from {IMAGE_RAUC_CONF}: the Yocto and Debian images must configure RAUC alike"
         );
     }
+    check_esp(root)?;
     let mut checked = 0;
     for path in layer_files(root)? {
         let bitbake =
@@ -152,6 +155,74 @@ pub fn check_layer(root: &Path) -> Result<()> {
     }
     eprintln!("    {checked} layer files parse; the crate list matches Cargo.lock");
     Ok(())
+}
+
+/// The root slots' partition UUIDs, the Yocto disk layout, the image
+/// recipe, and the script writing both images' loader files.
+const SLOTS_ENV: &str = "images/slots.env";
+const WKS: &str = "yocto/meta-stagebox/wic/stagebox-ab.wks";
+const IMAGE_RECIPE: &str = "yocto/meta-stagebox/recipes-core/images/stagebox-image.bb";
+const ESP_SCRIPT: &str = "images/esp.sh";
+
+/// The Yocto image's disk and ESP as stagebox-boot expects them, as the
+/// Debian image's are: the wks gives the roots the UUIDs their loader
+/// entries boot, mounts the ESP on `/boot/efi`, and the image recipe puts
+/// every file `images/esp.sh` writes on the ESP.
+fn check_esp(root: &Path) -> Result<()> {
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).with_context(|| format!("reading {p}"));
+    let out = std::env::temp_dir().join(format!("stagebox-esp-check-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let status = std::process::Command::new("bash").arg(root.join(ESP_SCRIPT)).arg(&out).status()?;
+    if !status.success() {
+        bail!("{ESP_SCRIPT} failed: {status}");
+    }
+    let mut written = Vec::new();
+    for dir in ["loader", "loader/entries"] {
+        for entry in std::fs::read_dir(out.join(dir))? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                written.push(format!("{dir}/{}", entry.file_name().to_string_lossy()));
+            }
+        }
+    }
+    std::fs::remove_dir_all(&out)?;
+    written.sort();
+    esp_matches(&read(SLOTS_ENV)?, &read(WKS)?, &read(IMAGE_RECIPE)?, &written)
+}
+
+/// See [`check_esp`]; `written` is what `images/esp.sh` wrote, relative
+/// to the ESP.
+fn esp_matches(slots_env: &str, wks: &str, image: &str, written: &[String]) -> Result<()> {
+    for slot in ["a", "b"] {
+        let key = format!("root_{slot}_uuid=");
+        let Some(uuid) = slots_env.lines().find_map(|l| l.trim().strip_prefix(key.as_str())) else {
+            bail!("{SLOTS_ENV} gives no {key}");
+        };
+        let line = wks.lines().find(|l| option(l, "--part-name") == Some(&format!("root-{slot}")));
+        let Some(line) = line else { bail!("{WKS} has no partition named root-{slot} (--part-name)") };
+        if option(line, "--uuid") != Some(uuid) {
+            bail!("{WKS}: root-{slot} must have --uuid {uuid} ({SLOTS_ENV}), which its loader entry boots");
+        }
+    }
+    if !wks.lines().any(|l| l.starts_with("part /boot/efi ") && l.contains("--source bootimg-efi")) {
+        bail!("{WKS}: the ESP must be mounted on /boot/efi, where stagebox-boot looks for it");
+    }
+    if written.len() < 3 {
+        bail!("{ESP_SCRIPT} wrote {written:?}: expected loader.conf and two entries");
+    }
+    for file in written {
+        if !image.contains(&format!("stagebox-esp/{file};{file}")) {
+            bail!("{IMAGE_RECIPE}: IMAGE_EFI_BOOT_FILES must install stagebox-esp/{file} as {file}");
+        }
+    }
+    Ok(())
+}
+
+/// The value after `name` in a wks line's options.
+fn option<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let mut words = line.split_whitespace();
+    words.find(|w| *w == name)?;
+    words.next()
 }
 
 /// Every file of the layer, sorted.
@@ -210,6 +281,28 @@ dependencies = [
         let git =
             LOCK.replace("registry+https://github.com/rust-lang/crates.io-index", "git+https://example.invalid/a");
         assert!(crates_inc(&git).unwrap_err().to_string().contains("crates.io only"));
+    }
+
+    #[test]
+    fn the_yocto_disk_must_boot_the_roots_the_entries_name() {
+        let env = "# x\nroot_a_uuid=1111\nroot_b_uuid=2222\n";
+        let wks = "part /boot/efi --source bootimg-efi --label esp\n\
+                   part / --source rootfs --part-name root-a --uuid 1111\n\
+                   part --part-name root-b --uuid 2222 --size 2048M\n";
+        let written: Vec<String> =
+            ["loader/entries/stagebox-a.conf", "loader/entries/stagebox-b.conf", "loader/loader.conf"]
+                .map(String::from)
+                .to_vec();
+        let image: String = written.iter().map(|f| format!(" stagebox-esp/{f};{f} \\\n")).collect();
+        let image = format!("IMAGE_EFI_BOOT_FILES = \"bzImage;a/vmlinuz \\\n{image}\"\n");
+        esp_matches(env, wks, &image, &written).unwrap();
+        let err = |env: &str, wks: &str, image: &str| esp_matches(env, wks, image, &written).unwrap_err().to_string();
+        let missing = image.replace("stagebox-esp/loader/entries/stagebox-b.conf;", "");
+        assert!(err(env, wks, &missing).contains("install stagebox-esp/loader/entries/stagebox-b.conf"));
+        assert!(err(env, &wks.replace("2222", "3333"), &image).contains("root-b must have --uuid 2222"));
+        assert!(err(env, &wks.replace("root-a", "rootA"), &image).contains("no partition named root-a"));
+        assert!(err(env, &wks.replace("/boot/efi", "/boot"), &image).contains("mounted on /boot/efi"));
+        assert!(err("root_a_uuid=1111\n", wks, &image).contains("no root_b_uuid="));
     }
 
     #[test]

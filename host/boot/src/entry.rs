@@ -134,6 +134,16 @@ pub fn with_field(text: &str, key: &str, value: &str) -> String {
     out
 }
 
+/// `text` without its `key` lines.
+pub fn without_field(text: &str, key: &str) -> String {
+    let mut out: String =
+        text.lines().filter(|line| field(line, key).is_none()).flat_map(|line| [line, "\n"]).collect();
+    if out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +207,8 @@ mod tests {
         assert_eq!(field(text, "vers"), None);
         let bumped = with_field(text, "version", "5");
         assert_eq!(bumped, "title   Stagebox (slot b)\nversion 5\nlinux   /b/vmlinuz\n");
+        assert_eq!(without_field(text, "version"), "title   Stagebox (slot b)\nlinux   /b/vmlinuz\n");
+        assert_eq!(without_field(text, "initrd"), text);
         let added = with_field("title x\nlinux /a/vmlinuz\n", "version", "1");
         assert_eq!(added, "title x\nversion 1\nlinux /a/vmlinuz\n");
     }

@@ -6,7 +6,8 @@
 //! - a slot is **good** while its entry has tries left (or no counter at
 //!   all) and **bad** once it has none, or has no entry;
 //! - **activating** a slot (RAUC's `set-primary`, after it wrote the slot)
-//!   copies the slot's kernel and initrd onto the ESP, gives its entry the
+//!   copies the slot's kernel (and initrd, where it has one) onto the ESP,
+//!   gives its entry the
 //!   next generation and three tries: systemd-boot boots it next, and
 //!   `systemd-bless-boot` keeps it once a boot of it was healthy. Three
 //!   boots that never got there and it sorts last again: the slot that was
@@ -15,7 +16,7 @@
 //! Every change writes a new file and renames it into place, so a power cut
 //! leaves the old entry or the new one, never half of one.
 
-use crate::entry::{Counter, Entry, EntryName, field, valid_slot, with_field};
+use crate::entry::{Counter, Entry, EntryName, field, valid_slot, with_field, without_field};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -57,12 +58,13 @@ pub enum EspError {
     /// No entry at all: this is not a Stagebox ESP.
     #[error("no stagebox-*.conf loader entries in {0}")]
     Empty(PathBuf),
-    /// The slot's root holds no kernel, or several.
+    /// The slot's root holds no kernel, or several, or a Debian kernel
+    /// without its initrd.
     #[error("{dir}: {what}")]
     Kernel {
         /// The slot's `/boot`.
         dir: PathBuf,
-        /// What was found instead of one kernel and its initrd.
+        /// What was found instead of one kernel (and its initrd).
         what: String,
     },
 }
@@ -139,24 +141,37 @@ impl Esp {
         sync_dir(&dir)
     }
 
-    /// Makes the slot the one booted next, on trial: its kernel and initrd
-    /// (from `boot`, the slot's own `/boot`) go to the ESP, and its entry
-    /// gets the next generation and [`TRIES`] tries.
+    /// Makes the slot the one booted next, on trial: its kernel (and
+    /// initrd, where it has one) from `boot`, the slot's own `/boot`, go to
+    /// the ESP, and its entry gets the next generation and [`TRIES`] tries.
+    /// Without an initrd the entry loses its `initrd` line, so a kernel is
+    /// never booted with another build's initrd.
     pub fn activate(&self, slot: &str, boot: &Path) -> Result<(), EspError> {
         check_slot(slot)?;
         let entries = self.entries()?;
         let entry = entry_in(&entries, slot)?.ok_or_else(|| self.no_entry(slot))?;
         let generation = entries.iter().map(|e| e.generation).max().unwrap_or(0) + 1;
-        let (kernel, initrd) = kernel_of(boot)?;
+        let kernel = kernel_of(boot)?;
         let slot_dir = self.root.join(slot);
         fs::create_dir_all(&slot_dir).map_err(io(&slot_dir))?;
-        copy_replacing(&kernel, &slot_dir.join("vmlinuz"))?;
-        copy_replacing(&initrd, &slot_dir.join("initrd.img"))?;
+        copy_replacing(&kernel.image, &slot_dir.join("vmlinuz"))?;
+        let on_esp = slot_dir.join("initrd.img");
+        match &kernel.initrd {
+            Some(initrd) => copy_replacing(initrd, &on_esp)?,
+            None => match fs::remove_file(&on_esp) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&on_esp)(e)),
+                _ => {}
+            },
+        }
 
         let dir = self.entries_dir();
         let old = dir.join(entry.name.file_name());
         let text = fs::read_to_string(&old).map_err(io(&old))?;
         let text = with_field(&text, "version", &generation.to_string());
+        let text = match kernel.initrd {
+            Some(_) => with_field(&text, "initrd", &format!("/{slot}/initrd.img")),
+            None => without_field(&text, "initrd"),
+        };
         let trial = EntryName { slot: slot.to_owned(), counter: Some(Counter { left: TRIES, done: 0 }) };
         write_replacing(&dir.join(trial.file_name()), text.as_bytes())?;
         if trial.file_name() != entry.name.file_name() {
@@ -186,26 +201,54 @@ fn entry_in(entries: &[Entry], slot: &str) -> Result<Option<Entry>, EspError> {
     }
 }
 
-/// The one kernel (`vmlinuz-VERSION`) in a slot's `/boot` and its initrd
-/// (`initrd.img-VERSION`).
-pub fn kernel_of(boot: &Path) -> Result<(PathBuf, PathBuf), EspError> {
+/// A slot's kernel, and its initrd where it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotKernel {
+    /// The kernel image.
+    pub image: PathBuf,
+    /// The initial RAM disk.
+    pub initrd: Option<PathBuf>,
+}
+
+/// The kernel images a slot's `/boot` may hold, by file-name prefix, and
+/// whether that kind needs an initrd: Debian's `vmlinuz-VERSION` boots
+/// with its `initrd.img-VERSION` (its modules are there), Yocto's
+/// `bzImage-VERSION` (the layer's image) with the drivers built in, and
+/// with `initrd.img-VERSION` only if the build made one.
+const KERNELS: [(&str, bool); 2] = [("vmlinuz-", true), ("bzImage-", false)];
+
+/// The one kernel in a slot's `/boot` and its initrd (see [`KERNELS`]).
+/// Links such as Yocto's `bzImage` → `bzImage-VERSION` are not kernels of
+/// their own.
+pub fn kernel_of(boot: &Path) -> Result<SlotKernel, EspError> {
     let mut kernels = Vec::new();
     for item in fs::read_dir(boot).map_err(io(boot))? {
         let name = item.map_err(io(boot))?.file_name();
-        if let Some(version) = name.to_str().and_then(|n| n.strip_prefix("vmlinuz-")) {
-            kernels.push(version.to_owned());
+        let Some(name) = name.to_str() else { continue };
+        for (prefix, needs_initrd) in KERNELS {
+            if let Some(version) = name.strip_prefix(prefix) {
+                kernels.push((name.to_owned(), version.to_owned(), needs_initrd));
+            }
         }
     }
-    let version = match kernels.as_slice() {
+    let fail = |what: String| EspError::Kernel { dir: boot.to_owned(), what };
+    let (name, version, needs_initrd) = match kernels.as_slice() {
         [one] => one,
-        [] => return Err(EspError::Kernel { dir: boot.to_owned(), what: "no vmlinuz-*".into() }),
-        many => return Err(EspError::Kernel { dir: boot.to_owned(), what: format!("several kernels: {many:?}") }),
+        [] => return Err(fail("no kernel (vmlinuz-* or bzImage-*)".into())),
+        many => {
+            let names: Vec<&str> = many.iter().map(|(name, ..)| name.as_str()).collect();
+            return Err(fail(format!("several kernels: {names:?}")));
+        }
     };
     let initrd = boot.join(format!("initrd.img-{version}"));
-    if !initrd.is_file() {
-        return Err(EspError::Kernel { dir: boot.to_owned(), what: format!("no initrd.img-{version}") });
-    }
-    Ok((boot.join(format!("vmlinuz-{version}")), initrd))
+    let initrd = if initrd.is_file() {
+        Some(initrd)
+    } else if *needs_initrd {
+        return Err(fail(format!("no initrd.img-{version} for {name}")));
+    } else {
+        None
+    };
+    Ok(SlotKernel { image: boot.join(name), initrd })
 }
 
 /// Writes `path` through a temporary file beside it, synced, then renamed.
@@ -334,6 +377,40 @@ mod tests {
         assert_eq!(files(&esp), ["stagebox-a.conf", "stagebox-b+0-3.conf"]);
     }
 
+    /// A slot of the Yocto layer's image: `bzImage-VERSION`, a `bzImage`
+    /// link to it, no initrd.
+    fn yocto_boot(kernel: &str) -> tempfile::TempDir {
+        let boot = tempfile::tempdir().expect("temporary folder");
+        fs::write(boot.path().join("bzImage-6.6.21-yocto-standard"), kernel).expect("kernel");
+        std::os::unix::fs::symlink("bzImage-6.6.21-yocto-standard", boot.path().join("bzImage")).expect("link");
+        boot
+    }
+
+    #[test]
+    fn a_yocto_slot_boots_its_bzimage_without_an_initrd() {
+        let (_dir, esp) = fresh();
+        fs::write(esp.root.join("b/initrd.img"), "the Debian slot's initrd").expect("initrd");
+        let boot = yocto_boot("yocto kernel");
+        assert_eq!(
+            kernel_of(boot.path()).expect("kernel"),
+            SlotKernel { image: boot.path().join("bzImage-6.6.21-yocto-standard"), initrd: None }
+        );
+        esp.activate("b", boot.path()).expect("activate");
+        assert_eq!(fs::read_to_string(esp.root.join("b/vmlinuz")).expect("kernel"), "yocto kernel");
+        // No other build's initrd left to boot it with, on the ESP or in the entry.
+        assert!(!esp.root.join("b/initrd.img").exists());
+        let text = fs::read_to_string(esp.entries_dir().join("stagebox-b+3.conf")).expect("entry");
+        assert_eq!(field(&text, "initrd"), None, "{text}");
+        assert_eq!(field(&text, "linux"), Some("/b/vmlinuz"));
+        assert_eq!(esp.primary().expect("primary"), "b");
+        // A Yocto build with an initrd gets it back in the entry.
+        fs::write(boot.path().join("initrd.img-6.6.21-yocto-standard"), "yocto initrd").expect("initrd");
+        esp.activate("a", boot.path()).expect("activate a");
+        let text = fs::read_to_string(esp.entries_dir().join("stagebox-a+3.conf")).expect("entry");
+        assert_eq!(field(&text, "initrd"), Some("/a/initrd.img"));
+        assert_eq!(fs::read_to_string(esp.root.join("a/initrd.img")).expect("initrd"), "yocto initrd");
+    }
+
     #[test]
     fn bad_requests_are_refused_and_change_nothing() {
         let (_dir, esp) = fresh();
@@ -346,6 +423,14 @@ mod tests {
         let two = slot_boot("k");
         fs::write(two.path().join("vmlinuz-6.2"), "k2").expect("kernel");
         let err = esp.activate("b", two.path()).expect_err("two kernels");
+        assert!(err.to_string().contains("several kernels"), "{err}");
+        // A Debian kernel without its initrd, and a Debian and a Yocto kernel.
+        let lone = tempfile::tempdir().expect("temporary folder");
+        fs::write(lone.path().join("vmlinuz-6.1.0-99-amd64"), "k").expect("kernel");
+        let err = esp.activate("b", lone.path()).expect_err("no initrd");
+        assert!(err.to_string().contains("no initrd.img-6.1.0-99-amd64"), "{err}");
+        fs::write(lone.path().join("bzImage-6.6"), "k").expect("kernel");
+        let err = esp.activate("b", lone.path()).expect_err("two kinds");
         assert!(err.to_string().contains("several kernels"), "{err}");
         assert_eq!(files(&esp), before);
         assert_eq!(fs::read_to_string(esp.root.join("b/vmlinuz")).expect("kernel"), "old kernel");
