@@ -106,19 +106,58 @@ echo "==> file systems"
 # onto the ESP when an update activates the slot. The ESP's mount point
 # must exist: the root is read-only when systemd mounts it.
 mkdir -p "$root/boot/efi"
+# Reproducible: what debootstrap and this script wrote today gets the
+# fixed time (mke2fs -d and mcopy -m copy each file's times), and each file
+# system a fixed directory hash seed. Two builds from one debootstrap
+# cache give the same bytes (docs/appliance.md).
+clamp_times() {
+    find "$1" -newermt "@$SOURCE_DATE_EPOCH" -exec touch --no-dereference --date="@$SOURCE_DATE_EPOCH" {} +
+}
+# mke2fs -d also copies each file's access and change times, which touch
+# cannot set back: give every inode in use in the file system IMG the
+# fixed time instead (the inodes in use: all but each group's free ones).
+settle_times() {
+    dumpe2fs "$1" 2>/dev/null | awk -v t="@$SOURCE_DATE_EPOCH" '
+        /^Inodes per group:/ { per_group = $4 }
+        /^Group [0-9]+:/ { group = $2 + 0 }
+        /^  Free inodes:/ {
+            split("", free)
+            ranges = $0
+            sub(/^  Free inodes: */, "", ranges)
+            n = split(ranges, range, /, */)
+            for (i = 1; i <= n; i++) {
+                if (range[i] == "") continue
+                m = split(range[i], ends, "-")
+                for (j = ends[1] + 0; j <= ends[m] + 0; j++) free[j] = 1
+            }
+            for (j = group * per_group + 1; j <= (group + 1) * per_group; j++)
+                if (!(j in free)) print "sif <" j "> atime " t "\nsif <" j "> ctime " t
+        }' > "$1.times"
+    debugfs -w -f "$1.times" "$1" > /dev/null
+    rm "$1.times"
+}
+clamp_times "$root"
 root_mb=$(( $(du -sm "$root" | cut -f1) * 13 / 10 + 64 ))
-mke2fs -q -t ext4 -L root-a -U 8c1b0f4e-0000-4000-8000-00000000000a -E root_owner=0:0 -d "$root" "$work/root-a.img" "${root_mb}M"
-mke2fs -q -t ext4 -L root-b -U 8c1b0f4e-0000-4000-8000-00000000000b -d "$root" "$work/root-b.img" "${root_mb}M"
+mke2fs -q -t ext4 -L root-a -U 8c1b0f4e-0000-4000-8000-00000000000a \
+    -E root_owner=0:0,hash_seed=8c1b0f4e-0000-4000-8000-0000000000a5 -d "$root" "$work/root-a.img" "${root_mb}M"
+mke2fs -q -t ext4 -L root-b -U 8c1b0f4e-0000-4000-8000-00000000000b \
+    -E hash_seed=8c1b0f4e-0000-4000-8000-0000000000b5 -d "$root" "$work/root-b.img" "${root_mb}M"
+settle_times "$work/root-a.img"
+settle_times "$work/root-b.img"
 # The state partition belongs to stageboxd (so systemd never re-owns it),
 # but for RAUC's slot status, root's own.
 state=$work/state
 mkdir -p "$state/rauc"
 chmod 0700 "$state" "$state/rauc"
 chown "$(chroot "$root" id -u stagebox):$(chroot "$root" id -g stagebox)" "$state"
-mke2fs -q -t ext4 -L state -U 8c1b0f4e-0000-4000-8000-00000000000c -d "$state" "$work/state.img" 1G
+clamp_times "$state"
+mke2fs -q -t ext4 -L state -U 8c1b0f4e-0000-4000-8000-00000000000c \
+    -E hash_seed=8c1b0f4e-0000-4000-8000-0000000000c5 -d "$state" "$work/state.img" 1G
+settle_times "$work/state.img"
 truncate -s 256M "$work/esp.img"
-mkfs.vfat -n ESP -i 5354424b "$work/esp.img" >/dev/null
-MTOOLS_SKIP_CHECK=1 mcopy -s -i "$work/esp.img" "$esp"/* ::/
+mkfs.vfat --invariant -n ESP -i 5354424b "$work/esp.img" >/dev/null
+clamp_times "$esp"
+MTOOLS_SKIP_CHECK=1 mcopy -s -m -i "$work/esp.img" "$esp"/* ::/
 
 # The disk: the partitions at 1 MiB boundaries, then the images in them.
 echo "==> disk"
