@@ -128,14 +128,13 @@ const IMAGE_RAUC_CONF: &str = "images/rootfs/etc/rauc/system.conf";
 /// configuration is the Debian image's, and every `.bb`, `.bbappend`,
 /// `.inc` and `.conf` parses.
 pub fn check_layer(root: &Path) -> Result<()> {
-    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
-    let committed = std::fs::read_to_string(root.join(CRATES_INC)).with_context(|| format!("reading {CRATES_INC}"))?;
+    let lock = read(root, "Cargo.lock")?;
+    let committed = read(root, CRATES_INC)?;
     if committed != crates_inc(&lock)? {
         bail!("{CRATES_INC} does not match Cargo.lock: run `cargo xtask yocto-crates` and commit it");
     }
     // One RAUC configuration for both images.
-    let rauc = |p: &str| std::fs::read_to_string(root.join(p)).with_context(|| format!("reading {p}"));
-    if rauc(LAYER_RAUC_CONF)? != rauc(IMAGE_RAUC_CONF)? {
+    if read(root, LAYER_RAUC_CONF)? != read(root, IMAGE_RAUC_CONF)? {
         bail!(
             "{LAYER_RAUC_CONF} differs from {IMAGE_RAUC_CONF}: the Yocto and Debian images must configure RAUC alike"
         );
@@ -169,7 +168,6 @@ const ESP_SCRIPT: &str = "images/esp.sh";
 /// entries boot, mounts the ESP on `/boot/efi`, and the image recipe puts
 /// every file `images/esp.sh` writes on the ESP.
 fn check_esp(root: &Path) -> Result<()> {
-    let read = |p: &str| std::fs::read_to_string(root.join(p)).with_context(|| format!("reading {p}"));
     let out = std::env::temp_dir().join(format!("stagebox-esp-check-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
     let status = std::process::Command::new("bash").arg(root.join(ESP_SCRIPT)).arg(&out).status()?;
@@ -187,7 +185,12 @@ fn check_esp(root: &Path) -> Result<()> {
     }
     std::fs::remove_dir_all(&out)?;
     written.sort();
-    esp_matches(&read(SLOTS_ENV)?, &read(WKS)?, &read(IMAGE_RECIPE)?, &written)
+    esp_matches(&read(root, SLOTS_ENV)?, &read(root, WKS)?, &read(root, IMAGE_RECIPE)?, &written)
+}
+
+/// A file of the repository, as text.
+fn read(root: &Path, path: &str) -> Result<String> {
+    std::fs::read_to_string(root.join(path)).with_context(|| format!("reading {path}"))
 }
 
 /// See [`check_esp`]; `written` is what `images/esp.sh` wrote, relative

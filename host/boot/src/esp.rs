@@ -7,11 +7,10 @@
 //!   all) and **bad** once it has none, or has no entry;
 //! - **activating** a slot (RAUC's `set-primary`, after it wrote the slot)
 //!   copies the slot's kernel (and initrd, where it has one) onto the ESP,
-//!   gives its entry the
-//!   next generation and three tries: systemd-boot boots it next, and
-//!   `systemd-bless-boot` keeps it once a boot of it was healthy. Three
-//!   boots that never got there and it sorts last again: the slot that was
-//!   running before comes back.
+//!   gives its entry the next generation and three tries: systemd-boot
+//!   boots it next, and `systemd-bless-boot` keeps it once a boot of it
+//!   was healthy. Three boots that never got there and it sorts last
+//!   again: the slot that was running before comes back.
 //!
 //! Every change writes a new file and renames it into place, so a power cut
 //! leaves the old entry or the new one, never half of one.
